@@ -1,0 +1,1 @@
+"""One module per family of Canvas events; each function is the field table of its events."""

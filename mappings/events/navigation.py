@@ -1,0 +1,56 @@
+"""asset_accessed: a page view in Canvas, as a NavigationEvent (reading profile)."""
+
+from __future__ import annotations
+
+from mappings.builders import CANVAS, standard_event
+from mappings.builders.ids import URN_PREFIX
+from mappings.errors import MappingError
+from mappings.model import CanvasEvent, keep_present
+from mappings.registry import MappingSpec, mapping
+
+# asset_type -> URN kind where Instructure renames it; every other type (calendar_event,
+# content_tag, quizzes:quiz, lti/tool_proxy, ...) is kept as it is.
+ASSET_KIND = {"wiki_page": "wikiPage", "discussion_topic": "discussion"}
+# asset_type -> Caliper type; everything else is a generic Entity (named by its subtype).
+ASSET_TYPE = {"assignment": "AssignableDigitalResource", "wiki_page": "Page", "discussion_topic": "Thread"}
+
+
+def _as_digital_resource(event: dict) -> None:
+    """Strict: NavigationEvent needs a DigitalResource; the documented generic Entity becomes one."""
+    obj = event["object"]
+    if obj.get("type") == "Entity":
+        obj["type"] = "DigitalResource"
+
+
+@mapping("asset_accessed", caliper_type="NavigationEvent", action="NavigatedTo", strict=_as_digital_resource)
+def asset_accessed(ev: CanvasEvent, spec: MappingSpec) -> dict:
+    body, meta = ev.body, ev.meta
+    asset_type = ev.body_id("asset_type")
+    if asset_type is None:
+        raise MappingError("map", "body.asset_type is required for asset_accessed", "body.asset_type")
+    asset_id = ev.require_id("asset_id")
+    subtype = ev.body_str("asset_subtype")
+    caliper_type = ASSET_TYPE.get(asset_type, "Entity")
+    obj = {"id": f"{URN_PREFIX}{ASSET_KIND.get(asset_type, asset_type)}:{asset_id}", "type": caliper_type}
+    if caliper_type == "Entity":
+        obj["name"] = subtype or asset_type
+    obj["extensions"] = {
+        CANVAS: keep_present(
+            {
+                "asset_name": body.get("asset_name"),
+                "asset_type": body.get("asset_type"),
+                "asset_subtype": subtype,
+                "entity_id": asset_id,
+                "context_account_id": meta.get("context_account_id"),
+                "http_method": meta.get("http_method"),
+                "developer_key_id": meta.get("developer_key_id"),
+                "filename": body.get("filename"),
+                "display_name": body.get("display_name"),
+                "url": body.get("url"),
+                "domain": body.get("domain"),
+            },
+            "asset_accessed",
+        )
+    }
+    # With no user (attachments, calendar feeds) the documented actor is the application itself.
+    return standard_event(ev, spec.caliper_type, spec.action, obj, no_user_app=True)

@@ -1,0 +1,108 @@
+"""Canvas timestamps -> Caliper's `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC, milliseconds).
+
+Canvas emits `iso8601(3)` in newer versions, plain `iso8601` in older ones, and Ruby's
+`Time#to_s` (`2019-10-05 05:38:00 -0800`) in a few bodies. The worker normalises several
+timestamps per event, so the two common shapes (already canonical; canonical but without the
+fraction) take a regex-only fast path; everything else goes through one general regex and
+`datetime` arithmetic for the offset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from time import time as _time
+
+from mappings.errors import MappingError
+
+# Month 01-12, day 01-28 (29-31 need the calendar: slow path), hour 00-23, minute/second 00-59.
+_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+CANONICAL = _CANONICAL = re.compile(_DATE + "T" + _TIME + r"\.\d{3}Z", re.ASCII).fullmatch
+_NO_FRACTION = re.compile(_DATE + "T" + _TIME + "Z", re.ASCII).fullmatch
+
+_GENERAL = re.compile(
+    r"\s*(\d{4})-(\d{2})-(\d{2})"  # date
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"  # time, optional seconds and fraction
+    r"\s*(?:([Zz])|(?:UTC)|([+-])(\d{2}):?(\d{2})?)?\s*",  # zone: Z, UTC, +hh, +hhmm, +hh:mm; none = UTC
+    re.ASCII,
+).fullmatch
+
+_UTC = UTC
+
+
+def normalize_timestamp(value: object, field: str) -> str:
+    """The canonical UTC form of a Canvas timestamp, or MappingError(stage "map") naming `field`."""
+    if type(value) is str:
+        if _CANONICAL(value):
+            return value
+        if _NO_FRACTION(value):
+            return value[:19] + ".000Z"
+        parsed = _parse(value)
+        if parsed is not None:
+            return parsed
+        raise MappingError("map", f"{field}: unparseable timestamp {value[:60]!r}", field)
+    raise MappingError("map", f"{field}: timestamp must be a string, got {type(value).__name__}", field)
+
+
+def _parse(value: str) -> str | None:
+    m = _GENERAL(value)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = m.groups()
+    try:
+        dt = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:3].ljust(3, "0")) * 1000,
+        )
+        if sign:
+            offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
+            if offset >= timedelta(hours=24):
+                return None
+            dt = dt - offset if sign == "+" else dt + offset
+    except (ValueError, OverflowError):
+        return None
+    if not 1 <= dt.year <= 9999:
+        return None
+    # Not strftime: glibc's %Y writes year 1 as "1", not "0001".
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+        f".{dt.microsecond // 1000:03d}Z"
+    )
+
+
+def utc_now_ms() -> str:
+    """The current time in the canonical form (used for the envelope's sendTime)."""
+    return _clock.now()
+
+
+class _Clock:
+    """time.time() in the canonical form, formatted once per millisecond rather than per event."""
+
+    __slots__ = ("_ms", "_prefix", "_second", "_text")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._ms = -1
+        self._prefix = ""
+        self._text = ""
+
+    def now(self) -> str:
+        ms = int(_time() * 1000)
+        if ms == self._ms:
+            return self._text
+        second, millis = divmod(ms, 1000)
+        if second != self._second:
+            self._prefix = datetime.fromtimestamp(second, _UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        self._ms = ms
+        self._text = f"{self._prefix}.{millis:03d}Z"
+        return self._text
+
+
+_clock = _Clock()
