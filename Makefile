@@ -33,3 +33,40 @@ kafka-up: ## start the local single-node broker on 127.0.0.1:$KAFKA_PORT (no-op 
 
 kafka-down: ## stop the local broker and delete its data
 	@deploy/local-kafka/kafka.sh down
+
+# ---- bench: QUIX_VENV holds Quix Streams apart (it pins an older confluent-kafka than ours) ----
+QUIX_VENV := bench-results/quix-venv
+QUIX_VERSION ?= 3.28.1
+.PHONY: bench
+
+bench: install ## throughput vs passthrough, Quix Streams and mapping alone, latency at 2,000 events/s (bench-results/)
+	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q 'matplotlib>=3.8'
+	@test -f $(QUIX_VENV)/.ready || { $(PYTHON) -m venv $(QUIX_VENV) \
+	  && $(QUIX_VENV)/bin/pip install -q 'quixstreams==$(QUIX_VERSION)' && touch $(QUIX_VENV)/.ready; } \
+	  || echo "bench: no Quix Streams virtualenv; that contender is skipped"
+	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then deploy/local-kafka/kafka.sh up; fi
+	KAFKA_BOOTSTRAP_SERVERS="$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$(KAFKA_PORT)}" $(BIN)/python -m bench
+
+# ---- deployment files: alert rules (promtool), Compose and Kubernetes schemas, Dockerfile, dashboard ----
+.PHONY: check-deploy
+
+check-deploy: install ## check deploy/: promtool rules and unit tests, compose/kubernetes schemas, metric names
+	@BIN=$(BIN) deploy/check.sh
+
+.PHONY: run demo
+
+# The broker to use: $KAFKA_BOOTSTRAP_SERVERS, else the local one (started, and its topics created).
+LOCAL_BOOTSTRAP := 127.0.0.1:$(KAFKA_PORT)
+RUN_ARGS ?=
+
+run: install ## the worker against $KAFKA_BOOTSTRAP_SERVERS, else the local broker (started if needed); RUN_ARGS=...
+	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then \
+	  deploy/local-kafka/kafka.sh up && \
+	  KAFKA_BOOTSTRAP_SERVERS=$(LOCAL_BOOTSTRAP) $(BIN)/caliper-processor topics create $(if $(CONFIG),--config $(CONFIG)); \
+	fi
+	KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-$(LOCAL_BOOTSTRAP)} \
+	  $(BIN)/caliper-processor run $(if $(CONFIG),--config $(CONFIG)) $(RUN_ARGS)
+
+demo: install ## sample Canvas events through the worker on a local broker (started if none configured), with a summary
+	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then deploy/local-kafka/kafka.sh up; fi
+	@KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-$(LOCAL_BOOTSTRAP)} $(BIN)/python -m processor.demo

@@ -1,0 +1,432 @@
+"""Worker settings: built-in defaults, then a TOML file, then the environment (which wins).
+
+Sections:
+  [topics]            input, output_template, dlq, unmapped; [topics.profiles] and [topics.events]
+                      override the output topic of one profile or one Canvas event name
+  [processor]         the loop: batching, in-flight bound, commits, shutdown, validation, unmapped policy
+  [http]              the /metrics, /healthz, /readyz server
+  [logging]           format and level
+  [kafka]             librdkafka properties for both clients (bootstrap.servers, security.protocol, sasl.*)
+  [consumer]          librdkafka properties for the consumer only
+  [producer]          librdkafka properties for the producer only
+
+The three librdkafka sections are passed through unchecked by us (librdkafka rejects unknown properties
+at start-up, naming them), so SASL/SSL, MSK IAM or Confluent Cloud settings need no code change.
+Environment: the fixed names of DESIGN.md (KAFKA_BOOTSTRAP_SERVERS, CALIPER_INPUT_TOPIC, ...), plus
+CALIPER_<SECTION>_<KEY> for the first four sections (CALIPER_PROCESSOR_MAX_IN_FLIGHT=2000) and
+CALIPER_KAFKA_<PROP>, CALIPER_CONSUMER_<PROP>, CALIPER_PRODUCER_<PROP> with `_` read as `.`
+(CALIPER_KAFKA_SASL_PASSWORD sets sasl.password).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROFILES = (
+    "basic",
+    "session",
+    "reading",
+    "assignable",
+    "assessment",
+    "grading",
+    "forum",
+    "media",
+    "annotation",
+    "tooluse",
+)
+
+# Every scalar setting with its default; the type of the default is the type the key accepts.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "topics": {
+        "input": "canvas.live-events",
+        "output_template": "caliper.{profile}",
+        "dlq": "canvas.live-events.dlq",
+        "unmapped": "canvas.live-events.unmapped",
+    },
+    "processor": {
+        "group_id": "caliper-processor",
+        "strict": False,
+        "validate": False,
+        "unmapped": "topic",
+        "max_record_bytes": 1_000_000,
+        "batch_size": 500,
+        "consume_timeout_s": 0.2,
+        "max_in_flight": 10_000,
+        "commit_interval_s": 1.0,
+        "commit_every": 5_000,
+        "shutdown_timeout_s": 30.0,
+        "statistics_interval_s": 5.0,
+        "unmapped_names_max": 200,
+    },
+    "http": {
+        "host": "0.0.0.0",
+        "port": 9464,
+        "health_stall_s": 60.0,
+    },
+    "logging": {
+        "format": "auto",
+        "level": "INFO",
+    },
+}
+
+DEFAULT_KAFKA: dict[str, Any] = {"bootstrap.servers": "127.0.0.1:9092"}
+PASSTHROUGH = ("kafka", "consumer", "producer")
+TOPIC_MAPS = ("profiles", "events")
+
+# The loop's delivery guarantee rests on these; letting a config flip them would silently lose data.
+RESERVED = {
+    "consumer": ("enable.auto.commit", "enable.auto.offset.store", "group.id"),
+    "kafka": ("enable.auto.commit", "enable.auto.offset.store", "group.id"),
+    "producer": ("enable.idempotence",),
+}
+
+# The fixed environment variables every deployment knows (DESIGN.md); they win over the file.
+FIXED_ENV = {
+    "KAFKA_BOOTSTRAP_SERVERS": ("kafka", "bootstrap.servers"),
+    "CALIPER_INPUT_TOPIC": ("topics", "input"),
+    "CALIPER_OUTPUT_TOPIC_TEMPLATE": ("topics", "output_template"),
+    "CALIPER_DLQ_TOPIC": ("topics", "dlq"),
+    "CALIPER_UNMAPPED_TOPIC": ("topics", "unmapped"),
+    "CALIPER_GROUP_ID": ("processor", "group_id"),
+    "CALIPER_METRICS_PORT": ("http", "port"),
+}
+CONFIG_ENV = "CALIPER_CONFIG"
+
+_TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+_SECRET_RE = re.compile(r"password|secret|key\.pem|oauthbearer\.config|jaas", re.IGNORECASE)
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the key (and where it came from)."""
+
+
+@dataclass(slots=True)
+class Config:
+    """The effective settings; `sections` holds the scalar sections, the rest is pass-through."""
+
+    sections: dict[str, dict[str, Any]]
+    kafka: dict[str, Any] = field(default_factory=dict)
+    consumer: dict[str, Any] = field(default_factory=dict)
+    producer: dict[str, Any] = field(default_factory=dict)
+    profile_topics: dict[str, str] = field(default_factory=dict)
+    event_topics: dict[str, str] = field(default_factory=dict)
+    source: str = "defaults"
+
+    @property
+    def topics(self) -> dict[str, Any]:
+        return self.sections["topics"]
+
+    @property
+    def processor(self) -> dict[str, Any]:
+        return self.sections["processor"]
+
+    @property
+    def http(self) -> dict[str, Any]:
+        return self.sections["http"]
+
+    @property
+    def logging(self) -> dict[str, Any]:
+        return self.sections["logging"]
+
+    def output_topic(self, profile: str) -> str:
+        """The topic of one profile: its override, else the template."""
+        return self.profile_topics.get(profile) or self.topics["output_template"].format(profile=profile)
+
+    def all_output_topics(self) -> list[str]:
+        """Every topic the worker may produce an envelope to (profiles, then per-event overrides)."""
+        seen: dict[str, None] = {}
+        for p in PROFILES:
+            seen[self.output_topic(p)] = None
+        for t in self.event_topics.values():
+            seen[t] = None
+        return list(seen)
+
+    def bootstrap_servers(self) -> str:
+        return str(self.kafka.get("bootstrap.servers", ""))
+
+    def consumer_config(self) -> dict[str, Any]:
+        """librdkafka consumer properties: ours, then [kafka], then [consumer]."""
+        conf: dict[str, Any] = {
+            "group.id": self.processor["group_id"],
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "statistics.interval.ms": int(self.processor["statistics_interval_s"] * 1000),
+        }
+        conf.update(self.kafka)
+        conf.update(self.consumer)
+        return conf
+
+    def producer_config(self) -> dict[str, Any]:
+        """librdkafka producer properties: idempotent with acks=all, then [kafka], then [producer]."""
+        conf: dict[str, Any] = {
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+            "message.max.bytes": max(1_000_000, self.processor["max_record_bytes"] + 64 * 1024),
+        }
+        conf.update(self.kafka)
+        conf.update(self.producer)
+        return conf
+
+    def as_dict(self, *, mask: bool = True) -> dict[str, Any]:
+        """Everything, in file layout, with secrets masked (for --print-config and logs)."""
+        out: dict[str, Any] = copy.deepcopy(self.sections)
+        out["topics"]["profiles"] = dict(self.profile_topics)
+        out["topics"]["events"] = dict(self.event_topics)
+        for name in PASSTHROUGH:
+            props = dict(getattr(self, name))
+            out[name] = {k: (mask_value(k, v) if mask else v) for k, v in props.items()}
+        return out
+
+
+def is_secret(key: str) -> bool:
+    return bool(_SECRET_RE.search(key))
+
+
+def mask_value(key: str, value: Any) -> Any:
+    return "********" if is_secret(key) and value not in (None, "") else value
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, Any], where: str) -> None:
+    """TOML turns `sasl.mechanism = "X"` into nested tables; librdkafka wants the dotted name back."""
+    for key, value in table.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            _flatten(name, value, out, where)
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, int | float | str):
+            out[name] = value
+        else:
+            raise ConfigError(f"{where}.{name}: expected a string, number or boolean, got {_tname(value)}")
+
+
+def _tname(value: Any) -> str:
+    return type(value).__name__
+
+
+def _coerce(section: str, key: str, value: Any, where: str) -> Any:
+    """Check (file) or parse (environment, a string) one scalar against the type of its default."""
+    default = DEFAULTS[section][key]
+    label = f"{where} ({section}.{key})" if where.startswith("$") else f"{section}.{key}"
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        ):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{label}: expected true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{label}: expected an integer, got {value!r}")
+    if isinstance(default, float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{label}: expected a number, got {value!r}")
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"{label}: expected a string, got {value!r}")
+
+
+def _apply_file(cfg: Config, data: Mapping[str, Any]) -> None:
+    for section, table in data.items():
+        if section in PASSTHROUGH:
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"[{section}]: expected a table of librdkafka properties")
+            flat: dict[str, Any] = {}
+            _flatten("", table, flat, section)
+            getattr(cfg, section).update(flat)
+            continue
+        if section not in DEFAULTS:
+            known = ", ".join([*DEFAULTS, *PASSTHROUGH])
+            raise ConfigError(f"unknown section [{section}] (known: {known})")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[{section}]: expected a table")
+        for key, value in table.items():
+            if section == "topics" and key in TOPIC_MAPS:
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f'topics.{key}: expected a table of name = "topic"')
+                target = cfg.profile_topics if key == "profiles" else cfg.event_topics
+                for name, topic in value.items():
+                    if not isinstance(topic, str):
+                        raise ConfigError(f"topics.{key}.{name}: expected a topic name, got {topic!r}")
+                    target[name] = topic
+                continue
+            if key not in DEFAULTS[section]:
+                known = ", ".join(DEFAULTS[section])
+                raise ConfigError(f"unknown key {section}.{key} (known in [{section}]: {known})")
+            cfg.sections[section][key] = _coerce(section, key, value, section)
+
+
+def _apply_env(cfg: Config, env: Mapping[str, str]) -> None:
+    for name, (section, key) in FIXED_ENV.items():
+        if name in env and env[name] != "":
+            if section == "kafka":
+                cfg.kafka[key] = env[name]
+            else:
+                cfg.sections[section][key] = _coerce(section, key, env[name], f"${name}")
+    for name, value in env.items():
+        if not name.startswith("CALIPER_") or name in FIXED_ENV or name == CONFIG_ENV:
+            continue
+        rest = name[len("CALIPER_") :]
+        for section in PASSTHROUGH:
+            prefix = section.upper() + "_"
+            if rest.startswith(prefix) and len(rest) > len(prefix):
+                getattr(cfg, section)[rest[len(prefix) :].lower().replace("_", ".")] = value
+                break
+        else:
+            for section in DEFAULTS:
+                prefix = section.upper() + "_"
+                if rest.startswith(prefix):
+                    key = rest[len(prefix) :].lower()
+                    if key not in DEFAULTS[section]:
+                        raise ConfigError(f"${name}: unknown key {section}.{key}")
+                    cfg.sections[section][key] = _coerce(section, key, value, f"${name}")
+                    break
+
+
+def _check_topic(label: str, topic: str) -> None:
+    if not _TOPIC_RE.match(topic) or topic in (".", ".."):
+        raise ConfigError(f"{label}: {topic!r} is not a valid Kafka topic name (1-249 of [A-Za-z0-9._-])")
+
+
+def validate(cfg: Config) -> None:
+    """Fail fast, naming the bad key, rather than at the first event that needs it."""
+    t = cfg.topics
+    for key in ("input", "dlq", "unmapped"):
+        _check_topic(f"topics.{key}", t[key])
+    template = t["output_template"]
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(f"topics.output_template: {template!r} is not a valid template ({exc})") from None
+    if fields != ["profile"]:
+        raise ConfigError(
+            f"topics.output_template: {template!r} must contain {{profile}} exactly once and no other field"
+        )
+    for profile in PROFILES:
+        _check_topic("topics.output_template", template.format(profile=profile))
+    for profile, topic in cfg.profile_topics.items():
+        if profile not in PROFILES:
+            raise ConfigError(f"topics.profiles.{profile}: unknown profile (known: {', '.join(PROFILES)})")
+        _check_topic(f"topics.profiles.{profile}", topic)
+    for event, topic in cfg.event_topics.items():
+        _check_topic(f"topics.events.{event}", topic)
+    p = cfg.processor
+    if p["unmapped"] not in ("topic", "skip"):
+        raise ConfigError(f'processor.unmapped: expected "topic" or "skip", got {p["unmapped"]!r}')
+    if not p["group_id"]:
+        raise ConfigError("processor.group_id: must not be empty")
+    for key in ("max_record_bytes", "batch_size", "max_in_flight", "commit_every", "unmapped_names_max"):
+        if p[key] < 1:
+            raise ConfigError(f"processor.{key}: must be at least 1, got {p[key]}")
+    for key in ("consume_timeout_s", "commit_interval_s", "shutdown_timeout_s", "statistics_interval_s"):
+        if p[key] <= 0:
+            raise ConfigError(f"processor.{key}: must be positive, got {p[key]}")
+    if not 0 <= cfg.http["port"] <= 65535:
+        raise ConfigError(f"http.port: {cfg.http['port']} is not a port (0-65535; 0 picks a free one)")
+    if cfg.http["health_stall_s"] <= 0:
+        raise ConfigError("http.health_stall_s: must be positive")
+    if cfg.logging["format"] not in ("auto", "json", "text"):
+        raise ConfigError(f"logging.format: expected auto, json or text, got {cfg.logging['format']!r}")
+    if str(cfg.logging["level"]).upper() not in _LEVELS:
+        raise ConfigError(
+            f"logging.level: expected one of {', '.join(_LEVELS)}, got {cfg.logging['level']!r}"
+        )
+    for section, keys in RESERVED.items():
+        for key in keys:
+            if key in getattr(cfg, section):
+                raise ConfigError(
+                    f"{section}.{key}: set by the worker itself (offsets are committed only after delivery); "
+                    "use processor.group_id for the group"
+                    if key == "group.id"
+                    else f"{section}.{key}: set by the worker itself and cannot be overridden"
+                )
+    if not cfg.bootstrap_servers():
+        raise ConfigError("kafka.bootstrap.servers: must not be empty (or set KAFKA_BOOTSTRAP_SERVERS)")
+
+
+def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then the file (`path`, else $CALIPER_CONFIG when set), then the environment."""
+    import os
+
+    env = os.environ if env is None else env
+    cfg = Config(sections=copy.deepcopy(DEFAULTS), kafka=dict(DEFAULT_KAFKA))
+    path = path or env.get(CONFIG_ENV) or None
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        _apply_file(cfg, data)
+        cfg.source = str(p)
+    _apply_env(cfg, env)
+    validate(cfg)
+    return cfg
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    s = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{s}"'
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
+def to_toml(data: Mapping[str, Any]) -> str:
+    """A small TOML writer for the effective config (two levels of tables are all we have)."""
+    lines: list[str] = []
+
+    def table(name: str, body: Mapping[str, Any]) -> None:
+        lines.append(f"[{name}]")
+        subs = []
+        for key, value in body.items():
+            if isinstance(value, Mapping):
+                subs.append((key, value))
+            else:
+                lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+        lines.append("")
+        for key, value in subs:
+            table(f"{name}.{_toml_key(key)}", value)
+
+    for name, body in data.items():
+        table(name, body)
+    return "\n".join(lines)
