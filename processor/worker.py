@@ -596,8 +596,8 @@ class Worker:
             for part, pstats in (tstats.get("partitions") or {}).items():
                 if part == "-1" or (topic, int(part)) not in self._trackers:
                     continue
-                lag = pstats.get("consumer_lag", -1)
-                if lag >= 0:
+                lag = _partition_lag(pstats)
+                if lag is not None:
                     gauge.labels(topic, part).set(lag)
         brokers = stats.get("brokers") or {}
         if brokers:
@@ -623,6 +623,21 @@ class Worker:
         if now - self._error_logged.get(err.code(), -1e9) >= ERROR_LOG_INTERVAL_S:
             self._error_logged[err.code()] = now
             log.warning("consume error", extra={"fields": {"error": err.str(), "code": err.name()}})
+
+
+def _partition_lag(pstats: dict) -> int | None:
+    """Lag of one partition from its librdkafka statistics.
+
+    librdkafka says -1 until the group has committed; a new group stuck before its first commit would
+    then show no lag at all (and the no-progress alert could not fire), so fall back to the stored
+    offset, then to the whole partition (high minus low watermark).
+    """
+    for key in ("consumer_lag", "consumer_lag_stored"):
+        lag = pstats.get(key, -1)
+        if lag >= 0:
+            return lag
+    hi, lo = pstats.get("hi_offset", -1), pstats.get("lo_offset", -1)
+    return hi - lo if hi >= 0 and lo >= 0 else None
 
 
 def _names(partitions: list[TopicPartition]) -> list[str]:
