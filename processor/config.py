@@ -29,18 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROFILES = (
-    "basic",
-    "session",
-    "reading",
-    "assignable",
-    "assessment",
-    "grading",
-    "forum",
-    "media",
-    "annotation",
-    "tooluse",
-)
+from mappings.registry import PROFILES  # the Caliper metric profiles, one output topic each
 
 # Every scalar setting with its default; the type of the default is the type the key accepts.
 DEFAULTS: dict[str, dict[str, Any]] = {
