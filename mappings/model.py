@@ -44,7 +44,9 @@ class CanvasEvent:
     # -- body ------------------------------------------------------------------------------
     def body_id(self, key: str) -> str | None:
         value = self.body.get(key)
-        if value.__class__ is str and value.isascii() and value.isalnum():
+        # Numeric ids, and type names such as asset_type's `wiki_page` (ASCII identifiers hold only
+        # letters, digits and `_`, all usable in a URN), skip the regex of _as_id.
+        if value.__class__ is str and value.isascii() and (value.isalnum() or value.isidentifier()):
             return value
         return _as_id(value, "body." + key)
 
@@ -59,7 +61,10 @@ class CanvasEvent:
         return value
 
     def body_str(self, key: str) -> str | None:
-        return _as_str(self.body.get(key), "body." + key)
+        value = self.body.get(key)
+        if value is None or value.__class__ is str:  # the common case, inline
+            return value
+        return _as_str(value, "body." + key)
 
     def body_ts(self, key: str) -> str | None:
         value = self.body.get(key)

@@ -3,8 +3,8 @@
 Canvas emits `iso8601(3)` in newer versions, plain `iso8601` in older ones, and Ruby's
 `Time#to_s` (`2019-10-05 05:38:00 -0800`) in a few bodies. The worker normalises several
 timestamps per event, so the two common shapes (already canonical; canonical but without the
-fraction) take a regex-only fast path; everything else goes through one general regex and
-`datetime` arithmetic for the offset.
+fraction) take a regex-only fast path, an offset that keeps the date is shifted without
+`datetime`; everything else goes through one general regex and `datetime` arithmetic.
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ _GENERAL = re.compile(
     re.ASCII,
 ).fullmatch
 
+# An offset that leaves the UTC time on the same date (`2026-09-21T21:13:37+01:00`, Ruby's
+# `2026-09-21 09:13:37 -0800`) only moves the clock: shifted as numbers, no datetime. Anything
+# else (crossing midnight, days 29-31, year 0000 which datetime refuses, other forms) takes the
+# general path.
+_SAME_DAY = re.compile(
+    "((?!0000)" + _DATE + r")[T ]([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d)"  # date, hour, minute, :second
+    r"(?:\.(\d{1,9}))? ?([+-])([01]\d|2[0-3]):?([0-5]\d)",  # fraction, offset sign, hours, minutes
+    re.ASCII,
+).fullmatch
+
 _UTC = UTC
 
 
@@ -46,6 +56,14 @@ def normalize_timestamp(value: object, field: str) -> str:
 
 
 def _parse(value: str) -> str | None:
+    m = _SAME_DAY(value)
+    if m is not None:
+        date, hour, minute, second, fraction, sign, off_h, off_m = m.groups()
+        offset = int(off_h) * 60 + int(off_m)
+        minutes = int(hour) * 60 + int(minute) + (-offset if sign == "+" else offset)
+        if 0 <= minutes < 1440:
+            millis = (fraction or "0")[:3].ljust(3, "0")
+            return f"{date}T{minutes // 60:02d}:{minutes % 60:02d}{second}.{millis}Z"
     m = _GENERAL(value)
     if m is None:
         return None
@@ -76,11 +94,6 @@ def _parse(value: str) -> str | None:
     )
 
 
-def utc_now_ms() -> str:
-    """The current time in the canonical form (used for the envelope's sendTime)."""
-    return _clock.now()
-
-
 class _Clock:
     """time.time() in the canonical form, formatted once per millisecond rather than per event."""
 
@@ -106,3 +119,6 @@ class _Clock:
 
 
 _clock = _Clock()
+# The current time in the canonical form (the envelope's sendTime): the bound method itself,
+# one call per event rather than two.
+utc_now_ms = _clock.now

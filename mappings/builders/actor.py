@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from mappings.builders.ids import CANVAS, DEFAULT_APP_URL, app_url, user_urn
+from mappings.builders.ids import CANVAS, DEFAULT_APP_URL, URN_USER, app_url, user_urn
 from mappings.model import CanvasEvent, copy_present
 
-URN_USER = "urn:instructure:canvas:user:"
 # metadata copied into actor.extensions, in Instructure's order (caliper/actor_extensions.json)
 ACTOR_FIELDS = tuple(
     (key, key)
@@ -16,16 +15,17 @@ UNKNOWN_USER = {"id": user_urn("0"), "type": "Person"}
 
 def person(ev: CanvasEvent, user_id: str, *, extensions: bool = True) -> dict:
     """A Person actor. `extensions=False` gives grade_change's bare actor (still keeps real_user_id)."""
-    actor = {"id": URN_USER + user_id, "type": "Person"}
-    ext = {}
+    meta = ev.meta
     if extensions:
-        copy_present(ev.meta, ACTOR_FIELDS, "metadata", ext)
+        ext = copy_present(meta, ACTOR_FIELDS, "metadata", {})
         ext["entity_id"] = user_id
-    if ev.meta.get("real_user_id") is not None:
+    else:
+        ext = {}
+    if meta.get("real_user_id") is not None:
         ext["real_user_id"] = ev.meta_id("real_user_id")
     if ext:
-        actor["extensions"] = {CANVAS: ext}
-    return actor
+        return {"id": URN_USER + user_id, "type": "Person", "extensions": {CANVAS: ext}}
+    return {"id": URN_USER + user_id, "type": "Person"}
 
 
 def is_job_event(ev: CanvasEvent) -> bool:

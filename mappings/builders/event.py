@@ -16,20 +16,23 @@ from mappings.timestamps import normalize_timestamp
 SESSION_URN = "urn:instructure:canvas:session:"
 VERSION = "1.0.0"  # "Canvas implementation version of Caliper p1v1 events"
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]*").fullmatch
+# The ASCII characters _IRI refuses after the scheme, and a byte table that maps each of them to
+# 0 and every other byte to itself: translate + `0 in` are two C loops over the bytes.
+_NOT_IRI_ASCII = frozenset(b'<>"{}|\\^`\x7f' + bytes(range(0x21)))
+_REFUSED_TO_ZERO = bytes(0 if byte in _NOT_IRI_ASCII else byte for byte in range(256))
+_WEB_SCHEMES = ("https://", "http://")
 
 
-# Referrers repeat (the same pages link to the same pages); remember the valid ones.
-_valid_referrers: dict[str, bool] = {}
+def is_iri(value: str) -> bool:
+    """A referrer is an IRI or left out: a junk Referer header must not make the event invalid.
 
-
-def _is_iri(value: object) -> bool:
-    """A referrer is an IRI or left out: a junk Referer header must not make the event invalid."""
-    if type(value) is not str or not _IRI(value):
-        return False
-    if len(_valid_referrers) >= 50_000:
-        _valid_referrers.clear()
-    _valid_referrers[value] = True
-    return True
+    Referrers are long and rarely repeat (query strings), so remembering valid ones does not pay;
+    the common case, an ASCII http(s) URL, is checked with a byte table (two to four times
+    faster than the regex) and the rest goes through the regex.
+    """
+    if value.isascii() and value.startswith(_WEB_SCHEMES):
+        return 0 not in value.encode().translate(_REFUSED_TO_ZERO)
+    return _IRI(value) is not None
 
 
 def event_time(ev: CanvasEvent) -> str:
@@ -83,13 +86,6 @@ _REQUEST_FIELDS = (
 )
 
 
-def request_extensions(ev: CanvasEvent) -> dict:
-    """event.extensions["com.instructure.canvas"], in Instructure's order (caliper/extensions.json)."""
-    ext = copy_present(ev.meta, _REQUEST_FIELDS, "metadata", {})
-    ext["version"] = VERSION
-    return ext
-
-
 def base_event(
     ev: CanvasEvent,
     caliper_type: str,
@@ -101,7 +97,11 @@ def base_event(
     membership: dict | None = None,
     generated: dict | None = None,
 ) -> dict:
-    """The full Caliper event, keys in Instructure's order; `id` is filled in by the envelope."""
+    """The full Caliper event, keys in Instructure's order; `id` is filled in by the envelope.
+
+    Runs for every event: the canonical eventTime is checked inline (the common case), and the
+    request extensions are copied here rather than in a helper of their own.
+    """
     meta = ev.meta
     when = meta.get("event_time")
     event = {
@@ -111,12 +111,12 @@ def base_event(
         "actor": actor,
         "action": action,
         "object": obj,
-        "eventTime": when if type(when) is str and _CANONICAL(when) else event_time(ev),
+        "eventTime": when if when.__class__ is str and _CANONICAL(when) else event_time(ev),
     }
     if generated is not None:
         event["generated"] = generated
     referrer = meta.get("referrer")
-    if referrer.__class__ is str and (referrer in _valid_referrers or _is_iri(referrer)):
+    if referrer.__class__ is str and is_iri(referrer):
         event["referrer"] = referrer
     event["edApp"] = {"id": app_url(ev), "type": "SoftwareApplication"}
     if group is not None:
@@ -125,7 +125,9 @@ def base_event(
         event["membership"] = membership
     if meta.get("session_id") is not None:
         event["session"] = {"id": SESSION_URN + ev.meta_id("session_id"), "type": "Session"}  # type: ignore[operator]
-    event["extensions"] = {CANVAS: request_extensions(ev)}
+    ext = copy_present(meta, _REQUEST_FIELDS, "metadata", {})
+    ext["version"] = VERSION
+    event["extensions"] = {CANVAS: ext}
     return event
 
 

@@ -6,7 +6,7 @@ Account and User contexts give neither group nor membership, as in every documen
 
 from __future__ import annotations
 
-from mappings.builders.ids import CANVAS, course_urn, section_urn, user_urn
+from mappings.builders.ids import CANVAS, URN_COURSE, URN_USER, course_urn, section_urn
 from mappings.model import CanvasEvent
 
 # metadata.context_role -> Caliper role (examples + decision 5). Unknown roles: no `roles`.
@@ -24,7 +24,7 @@ ROLES = {
 
 def course_group(course_id: str) -> dict:
     return {
-        "id": course_urn(course_id),
+        "id": URN_COURSE + course_id,
         "type": "CourseOffering",
         "extensions": {CANVAS: {"context_type": "Course", "entity_id": course_id}},
     }
@@ -87,7 +87,7 @@ def membership(ev: CanvasEvent, group: dict, user_id: str) -> dict:
     result = {
         "id": f"{group['id']}:{role or 'user'}:{user_id}",
         "type": "Membership",
-        "member": {"id": user_urn(user_id), "type": "Person"},
+        "member": {"id": URN_USER + user_id, "type": "Person"},
         "organization": organization,
     }
     if role is not None:

@@ -13,6 +13,10 @@ URN_PREFIX = "urn:instructure:canvas:"
 # Instructure's DEFAULT_URL for events from asynchronous jobs (no request, so no hostname).
 DEFAULT_APP_URL = "http://www.canvaslms.com/"
 
+# Prefixes of the URNs built for every event, concatenated rather than formatted.
+URN_USER = URN_PREFIX + "user:"
+URN_COURSE = URN_PREFIX + "course:"
+
 _HOST_OK = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?", re.ASCII).fullmatch
 
 
@@ -24,11 +28,11 @@ def urn(kind: str, entity_id: str) -> str:
 
 
 def user_urn(user_id: str) -> str:
-    return URN_PREFIX + "user:" + user_id
+    return URN_USER + user_id
 
 
 def course_urn(course_id: str) -> str:
-    return URN_PREFIX + "course:" + course_id
+    return URN_COURSE + course_id
 
 
 def section_urn(course_id: str, section_id: str) -> str:
