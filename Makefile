@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 $(BIN)/caliper-processor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	@touch $@
 
 install: $(BIN)/caliper-processor ## create .venv with the package and its dev tools
@@ -40,12 +40,13 @@ QUIX_VERSION ?= 3.28.1
 .PHONY: bench
 
 bench: install ## throughput vs passthrough, Quix Streams and mapping alone, latency at 2,000 events/s (bench-results/)
-	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q 'matplotlib>=3.8'
 	@test -f $(QUIX_VENV)/.ready || { $(PYTHON) -m venv $(QUIX_VENV) \
 	  && $(QUIX_VENV)/bin/pip install -q 'quixstreams==$(QUIX_VERSION)' && touch $(QUIX_VENV)/.ready; } \
 	  || echo "bench: no Quix Streams virtualenv; that contender is skipped"
 	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then deploy/local-kafka/kafka.sh up; fi
-	KAFKA_BOOTSTRAP_SERVERS="$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$(KAFKA_PORT)}" $(BIN)/python -m bench
+	KAFKA_BOOTSTRAP_SERVERS="$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$(KAFKA_PORT)}" \
+	  BENCH_QUIX_PYTHON="$${BENCH_QUIX_PYTHON:-$$(test -f $(QUIX_VENV)/.ready && echo $(QUIX_VENV)/bin/python)}" \
+	  $(BIN)/python -m bench
 
 # ---- deployment files: alert rules (promtool), Compose and Kubernetes schemas, Dockerfile, dashboard ----
 .PHONY: check-deploy
