@@ -1,23 +1,30 @@
 """The worker's Prometheus metrics, in a registry of its own (so tests can build several workers).
 
 The loop counts in plain ints per batch and adds them here once per batch: a prometheus_client
-counter increment takes a lock, which is too dear to pay several times per event.
+counter increment or histogram observation takes a lock, which is too dear to pay several times per
+event. The two per-event histograms are therefore `LoopHistogram`s: plain-int bucket counts that
+only the loop thread writes, exported by a collector of their own under the same names and type.
 """
 
 from __future__ import annotations
 
+import time
+from bisect import bisect_left
 from collections import Counter as Tally
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
     GCCollector,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.metrics_core import HistogramMetricFamily, Metric
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 from processor.config import PROFILES
 from processor.dlq import STAGES
@@ -25,6 +32,54 @@ from processor.dlq import STAGES
 LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400)
 MAP_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
 OTHER = "other"
+
+
+class LoopHistogram:
+    """A histogram for one writer thread: `counts[bisect_left(bounds, v)] += 1` and `sum` in plain
+    Python numbers, no lock (the worker loop inlines exactly that in its per-event path).
+
+    `counts` holds per-bucket (not cumulative) counts, the last one for values above every bound
+    (+Inf). A scrape copies the list in one step, so the exported buckets and count always agree;
+    `sum` is read separately and may be a few observations ahead or behind, as in any lock-free read.
+    """
+
+    __slots__ = ("bounds", "counts", "created", "documentation", "name", "sum")
+
+    def __init__(self, name: str, documentation: str, bounds: Sequence[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.bounds = tuple(float(b) for b in bounds)
+        if list(self.bounds) != sorted(set(self.bounds)):
+            raise ValueError(f"{name}: bucket bounds must be increasing and distinct")
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.sum = 0.0
+        self.created = time.time()
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def metric(self) -> Metric:
+        counts = self.counts.copy()
+        cumulative, buckets = 0, []
+        for bound, n in zip((*self.bounds, float("inf")), counts, strict=True):
+            cumulative += n
+            buckets.append((floatToGoString(bound), cumulative))
+        family = HistogramMetricFamily(self.name, self.documentation)
+        family.add_metric([], buckets, self.sum)
+        family.samples.append(Sample(f"{self.name}_created", {}, self.created))
+        return family
+
+
+class LoopHistograms:
+    """Exports `LoopHistogram`s through a registry (a prometheus_client custom collector)."""
+
+    def __init__(self, *histograms: LoopHistogram) -> None:
+        self.histograms = histograms
+
+    def collect(self) -> Iterator[Metric]:
+        for h in self.histograms:
+            yield h.metric()
 
 
 class Metrics:
@@ -52,18 +107,15 @@ class Metrics:
             "caliper_unmapped", "Inputs whose event name has no mapping", ["event_name"], registry=r
         )
         self.skipped = Counter("caliper_skipped", "Inputs deliberately skipped", ["reason"], registry=r)
-        self.mapping_duration = Histogram(
-            "caliper_mapping_duration_seconds",
-            "Time to decode, map and envelope one input",
-            buckets=MAP_BUCKETS,
-            registry=r,
+        self.mapping_duration = LoopHistogram(
+            "caliper_mapping_duration_seconds", "Time to decode, map and envelope one input", MAP_BUCKETS
         )
-        self.end_to_end_lag = Histogram(
+        self.end_to_end_lag = LoopHistogram(
             "caliper_end_to_end_lag_seconds",
             "Acknowledgement time of an envelope minus its eventTime",
-            buckets=LAG_BUCKETS,
-            registry=r,
+            LAG_BUCKETS,
         )
+        r.register(LoopHistograms(self.mapping_duration, self.end_to_end_lag))
         self.consumer_lag = Gauge(
             "caliper_consumer_lag",
             "Consumer lag per input partition (librdkafka)",

@@ -46,11 +46,14 @@ class PartitionOffsets:
         entry = self._pending.get(offset)
         if entry is None:
             return False
-        entry[1] -= 1
-        if entry[1] > 0:
+        if entry[1] > 1:
+            entry[1] -= 1
             return False
+        entry[1] = 0
         del self._pending[offset]
-        self._advance()
+        queue = self._queue  # _advance, inlined: this runs once per output
+        while queue and queue[0][1] <= 0:
+            self.position = queue.popleft()[0] + 1
         return True
 
     def _advance(self) -> None:

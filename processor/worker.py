@@ -13,8 +13,10 @@ callbacks from inside `consume`/`poll`/`flush`, so the trackers need no locks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
+from bisect import bisect_left
 from collections import Counter
 from datetime import datetime
 from functools import partial
@@ -33,7 +35,7 @@ from processor.routing import Router, routing_key
 
 log = logging.getLogger("processor.worker")
 
-ENVELOPE, DEAD, UNMAPPED = 0, 1, 2
+DEAD, UNMAPPED = 1, 2  # kinds of non-envelope output, for their delivery reports
 # Backpressure. At the in-flight limit the loop first just stops consuming and serves delivery
 # reports (cheap: librdkafka keeps fetching within its own queue bounds). Only when that lasts
 # HARD_PAUSE_AFTER_S does it pause the partitions and keep polling the consumer, so that rebalances
@@ -43,16 +45,10 @@ HARD_PAUSE_AFTER_S = 5.0
 ERROR_LOG_INTERVAL_S = 60.0
 MAX_DRAIN_RECHECKS = 3
 RESUME_FRACTION = 0.75  # consume again once in-flight work is back under 75% of the limit
-
-
-def _event_time(event: dict[str, Any]) -> float | None:
-    value = event.get("eventTime")
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        return None
+# The loop allocates a few dozen short-lived containers per event, nearly all freed by reference
+# counting; the cyclic collector's default first-generation threshold (700) would run it every ~20
+# events. Start-up objects (modules, the mapping registry) are frozen out of its scans.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class Worker:
@@ -115,6 +111,7 @@ class Worker:
         self._dead: Counter[str] = Counter()
         self._unmapped: Counter[str] = Counter()
         self._skipped: Counter[str] = Counter()
+        self._acked_times: list[object] = []  # eventTime of each envelope acknowledged since the last tally
         self.started_at = 0.0
         self.first_input_at: float | None = None
         self.stopped_at: float | None = None
@@ -147,9 +144,8 @@ class Worker:
     def run(self) -> int:
         """Consume until stopped (0), drained with `exit_when_drained` (0), or failed (1)."""
         self._clients()
-        assert self.consumer is not None and self.producer is not None
-        consumer, producer = self.consumer, self.producer
-        consumer.subscribe(
+        assert self.consumer is not None
+        self.consumer.subscribe(
             [self._input], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
         log.info(
@@ -162,6 +158,19 @@ class Worker:
                 }
             },
         )
+        gc.collect()
+        gc.freeze()
+        previous_gc = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
+        try:
+            return self._loop()
+        finally:
+            gc.set_threshold(*previous_gc)
+            gc.unfreeze()
+
+    def _loop(self) -> int:
+        assert self.consumer is not None and self.producer is not None
+        consumer, producer = self.consumer, self.producer
         self.started_at = time.monotonic()
         next_commit = time.monotonic() + self._commit_interval
         health, metrics = self.health, self.metrics
@@ -284,10 +293,22 @@ class Worker:
     # ---- per input -------------------------------------------------------------------------
 
     def _handle_batch(self, msgs: list[Message]) -> None:
+        """Map and produce one batch. The per-event path is kept to plain local operations: metric
+        tallies are plain ints (added to Prometheus once per loop iteration), the mapping-duration
+        histogram is counted inline, and the envelope's produce call is positional with its delivery
+        callback a `partial` of a bound method fetched once per batch."""
         trackers = self._trackers
-        consumed_before = self._consumed
-        observe = self.metrics.mapping_duration.observe
+        transform, validate, dumps = self._transform, self._validate, orjson.dumps
+        topic_for = self.router.topic
+        delivered = self._envelope_delivered
+        assert self.producer is not None
+        produce = self.producer.produce
+        hist = self.metrics.mapping_duration
+        counts, bounds = hist.counts, hist.bounds
+        spent = 0.0  # mapping seconds of this batch, added to the histogram's sum once
+        max_bytes = self._max_bytes
         perf = time.perf_counter
+        consumed = produced = 0
         for msg in msgs:
             if self._fatal is not None:
                 break  # the rest stays unconsumed as far as commits go: a restart reads it again
@@ -299,52 +320,67 @@ class Worker:
             tracker = trackers.get((topic, part))
             if tracker is None:  # not seen through on_assign (should not happen); track it anyway
                 tracker = trackers[(topic, part)] = PartitionOffsets(topic, part)
-            self._consumed += 1
+            consumed += 1
             value = msg.value()
             if value is None:  # a tombstone: no event to map; counted, not a failure
                 tracker.add(offset, 0)
                 self._skipped["tombstone"] += 1
                 continue
-            if len(value) > self._max_bytes:
+            if len(value) > max_bytes:
                 self._dead_letter(msg, tracker, "size", "RecordTooLarge", f"input of {len(value)} bytes")
                 continue
             t0 = perf()
             try:
-                out = self._transform(value)
+                out = transform(value)
             except UnmappedEventError as exc:
-                observe(perf() - t0)
+                took = perf() - t0
+                counts[bisect_left(bounds, took)] += 1
+                spent += took
                 self._unmapped_input(msg, tracker, exc.event_name)
                 continue
             except MappingError as exc:
-                observe(perf() - t0)
+                took = perf() - t0
+                counts[bisect_left(bounds, took)] += 1
+                spent += took
                 self._dead_letter(msg, tracker, exc.stage, dlq.class_name(exc), exc.reason)
                 continue
             except Exception as exc:  # a mapping bug must not stop the stream: dead-letter it
                 self._dead_letter(msg, tracker, "map", dlq.class_name(exc), str(exc) or repr(exc))
                 continue
-            if self._validate is not None:
-                violations = self._validate(out.envelope)
+            if validate is not None:
+                violations = validate(out.envelope)
                 if violations:
                     text = "; ".join(str(v) for v in violations[:10])
                     self._dead_letter(msg, tracker, "validate", "mappings.validator.Violation", text)
                     continue
             try:
-                payload = orjson.dumps(out.envelope)
+                payload = dumps(out.envelope)
             except (TypeError, orjson.JSONEncodeError) as exc:
                 self._dead_letter(msg, tracker, "serialize", dlq.class_name(exc), str(exc))
                 continue
-            observe(perf() - t0)
-            if len(payload) > self._max_bytes:
+            took = perf() - t0
+            counts[bisect_left(bounds, took)] += 1
+            spent += took
+            if len(payload) > max_bytes:
                 reason = f"envelope of {len(payload)} bytes"
                 self._dead_letter(msg, tracker, "size", "RecordTooLarge", reason)
                 continue
             tracker.add(offset, 1)
-            self._in_flight += 1
-            cb = partial(self._delivered, tracker, offset, ENVELOPE, out.profile, _event_time(out.event))
-            self._produce(
-                self.router.topic(out.profile, out.event_name), payload, routing_key(out.event), None, cb
-            )
-        self.consumed_total += self._consumed - consumed_before
+            produced += 1
+            event = out.event
+            # eventTime is parsed only once acknowledged (see _flush_tallies), in a batch.
+            cb = partial(delivered, tracker, offset, out.profile, event.get("eventTime"))
+            out_topic = topic_for(out.profile, out.event_name)
+            try:
+                produce(out_topic, payload, routing_key(event), -1, cb)
+            except (BufferError, KafkaException):  # queue full, or an error: the careful path
+                self._produce(out_topic, payload, routing_key(event), None, cb)
+        # Counted once per batch: a report served mid-batch (full queue) may decrement first, but
+        # nothing reads the count until the batch is done.
+        self._in_flight += produced
+        hist.sum += spent
+        self._consumed += consumed
+        self.consumed_total += consumed
         if msgs:
             self.health.last_progress = time.monotonic()
             if self.first_input_at is None:
@@ -367,7 +403,7 @@ class Worker:
         log.debug("dead letter", extra={"fields": {"stage": stage, "offset": msg.offset(), "reason": reason}})
         tracker.add(msg.offset(), 1)
         self._in_flight += 1
-        cb = partial(self._delivered, tracker, msg.offset(), DEAD, stage, None)
+        cb = partial(self._delivered, tracker, msg.offset(), DEAD, stage)
         self._produce(self._dlq_topic, msg.value(), msg.key(), headers, cb, stage=stage)
 
     def _unmapped_input(self, msg: Message, tracker: PartitionOffsets, event_name: str) -> None:
@@ -384,7 +420,7 @@ class Worker:
         )
         tracker.add(msg.offset(), 1)
         self._in_flight += 1
-        cb = partial(self._delivered, tracker, msg.offset(), UNMAPPED, event_name, None)
+        cb = partial(self._delivered, tracker, msg.offset(), UNMAPPED, event_name)
         self._produce(self._unmapped_topic, msg.value(), msg.key(), headers, cb)
 
     def _produce(
@@ -418,33 +454,80 @@ class Worker:
                 self._fail(f"produce to {topic} failed: {err.str()}")
                 return
 
+    def _envelope_delivered(
+        self,
+        tracker: PartitionOffsets,
+        offset: int,
+        profile: str,
+        event_time: object,
+        err: KafkaError | None,
+        msg: Message,
+    ) -> None:
+        """Delivery report of an envelope: the commonest callback, so it only records."""
+        if err is not None:
+            self._delivery_failed(offset, err, msg)
+            return
+        self._produced[profile] += 1
+        self._acked_times.append(event_time)
+        if tracker.ack(offset):
+            self._in_flight -= 1
+            self._done_since_commit += 1
+
     def _delivered(
         self,
         tracker: PartitionOffsets,
         offset: int,
         kind: int,
         label: str,
-        event_time: float | None,
         err: KafkaError | None,
         msg: Message,
     ) -> None:
+        """Delivery report of a dead letter or an unmapped copy."""
         if err is not None:
-            self.metrics.produce_errors.inc()
-            self._fail(f"delivery to {msg.topic()} failed for input offset {offset}: {err.str()}")
+            self._delivery_failed(offset, err, msg)
             return
-        if kind == ENVELOPE:
-            self._produced[label] += 1
-            if event_time is not None:
-                self.metrics.end_to_end_lag.observe(max(0.0, time.time() - event_time))
-        elif kind == DEAD:
-            self._dead[label] += 1
-        else:
-            self._unmapped[label] += 1
+        (self._dead if kind == DEAD else self._unmapped)[label] += 1
         if tracker.ack(offset):
             self._in_flight -= 1
             self._done_since_commit += 1
 
+    def _delivery_failed(self, offset: int, err: KafkaError, msg: Message) -> None:
+        self.metrics.produce_errors.inc()
+        self._fail(f"delivery to {msg.topic()} failed for input offset {offset}: {err.str()}")
+
+    def _observe_lags(self) -> None:
+        """End-to-end lag of the envelopes acknowledged since the last call, against one clock reading.
+
+        One `time.time()` per loop iteration instead of one per envelope: the loop serves delivery
+        reports (`poll(0)`, or `flush` at revoke and shutdown) right before this runs, so the reading
+        is the acknowledgement time to within microseconds. Reports served earlier, while a full
+        producer queue is waited out in the middle of a batch, are stamped late by the rest of that
+        batch (milliseconds), which only errs on the side of a higher lag.
+        """
+        times = self._acked_times
+        if not times:
+            return
+        hist = self.metrics.end_to_end_lag
+        counts, bounds = hist.counts, hist.bounds
+        now = time.time()
+        parse = datetime.fromisoformat
+        total = 0.0
+        for value in times:
+            if type(value) is not str:
+                continue
+            try:
+                lag = now - parse(value).timestamp()
+            except ValueError:
+                continue
+            if lag < 0.0:  # clock skew between Canvas and us
+                lag = 0.0
+            counts[bisect_left(bounds, lag)] += 1
+            total += lag
+        hist.sum += total
+        times.clear()
+
     def _flush_tallies(self) -> None:
+        self._observe_lags()
         if self._consumed or self._produced or self._dead or self._unmapped or self._skipped:
             self.metrics.add_batch(
                 consumed=self._consumed,
