@@ -42,6 +42,7 @@ def test_defaults_match_the_documented_contract() -> None:
     c = cfg.consumer_config()
     assert c["partition.assignment.strategy"] == "cooperative-sticky"
     assert c["enable.auto.commit"] is False and c["enable.auto.offset.store"] is False
+    assert c["queued.max.messages.kbytes"] == 32768  # keeps peak RSS under 200 MB
     p = cfg.producer_config()
     assert p["enable.idempotence"] is True and p["acks"] == "all"
 
