@@ -153,6 +153,8 @@ class Registry:
 
     def __init__(self) -> None:
         self._specs: dict[str, MappingSpec] = {}
+        # lookup(event_name) -> MappingSpec | None is the dict's own `get`: no Python frame per event.
+        self.lookup: Callable[[str], MappingSpec | None] = self._specs.get
 
     def register(self, spec: MappingSpec) -> None:
         existing = self._specs.get(spec.event_name)
@@ -202,9 +204,6 @@ class Registry:
                 raise RegistryError(
                     f"mapping plug-in {ep.name} = {ep.value} is neither a module nor callable"
                 )
-
-    def lookup(self, event_name: str) -> MappingSpec | None:
-        return self._specs.get(event_name)
 
     def specs(self) -> list[MappingSpec]:
         return sorted(self._specs.values(), key=lambda s: s.event_name)

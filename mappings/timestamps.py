@@ -15,11 +15,19 @@ from time import time as _time
 
 from mappings.errors import MappingError
 
-# Month 01-12, day 01-28 (29-31 need the calendar: slow path), hour 00-23, minute/second 00-59.
-_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])"
+# A date that exists in every year: month 01-12 with day 01-28, 29-30 in any month but February,
+# 31 in the seven long months (February 29 needs the calendar: slow path). Without the long-month
+# days every event on the 29th, 30th and 31st took the datetime path, 15 times slower (3.8 vs
+# 0.25 us). Year 0000, which datetime refuses, is only let through on days 01-28, as it always was.
+_DATE = (
+    r"(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])"
+    r"|(?!0000)\d{4}-(?:(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31))"
+)
+# hour 00-23, minute/second 00-59.
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-CANONICAL = _CANONICAL = re.compile(_DATE + "T" + _TIME + r"\.\d{3}Z", re.ASCII).fullmatch
-_NO_FRACTION = re.compile(_DATE + "T" + _TIME + "Z", re.ASCII).fullmatch
+CANONICAL = re.compile(_DATE + "T" + _TIME + r"\.\d{3}Z", re.ASCII).fullmatch
+# Canonical (24 characters) or canonical but without the fraction (20): one regex call for both.
+_CANONICAL_OR_NO_FRACTION = re.compile(_DATE + "T" + _TIME + r"(?:\.\d{3})?Z", re.ASCII).fullmatch
 
 _GENERAL = re.compile(
     r"\s*(\d{4})-(\d{2})-(\d{2})"  # date
@@ -30,13 +38,17 @@ _GENERAL = re.compile(
 
 # An offset that leaves the UTC time on the same date (`2026-09-21T21:13:37+01:00`, Ruby's
 # `2026-09-21 09:13:37 -0800`) only moves the clock: shifted as numbers, no datetime. Anything
-# else (crossing midnight, days 29-31, year 0000 which datetime refuses, other forms) takes the
-# general path.
+# else (crossing midnight, February 29, year 0000 which datetime refuses, other forms) takes the
+# general path. Hours and minutes are read and written through tables: int() and `:02d` format
+# specs made the shift cost 1.9 us, the tables 0.9 us.
 _SAME_DAY = re.compile(
     "((?!0000)" + _DATE + r")[T ]([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d)"  # date, hour, minute, :second
     r"(?:\.(\d{1,9}))? ?([+-])([01]\d|2[0-3]):?([0-5]\d)",  # fraction, offset sign, hours, minutes
     re.ASCII,
 ).fullmatch
+
+_TWO_DIGITS = {f"{n:02d}": n for n in range(60)}  # every hour and minute the regex lets through
+_HH_MM = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))  # minute of the day -> "HH:MM"
 
 _UTC = UTC
 
@@ -44,10 +56,8 @@ _UTC = UTC
 def normalize_timestamp(value: object, field: str) -> str:
     """The canonical UTC form of a Canvas timestamp, or MappingError(stage "map") naming `field`."""
     if type(value) is str:
-        if _CANONICAL(value):
-            return value
-        if _NO_FRACTION(value):
-            return value[:19] + ".000Z"
+        if _CANONICAL_OR_NO_FRACTION(value):
+            return value if len(value) == 24 else value[:19] + ".000Z"
         parsed = _parse(value)
         if parsed is not None:
             return parsed
@@ -59,11 +69,11 @@ def _parse(value: str) -> str | None:
     m = _SAME_DAY(value)
     if m is not None:
         date, hour, minute, second, fraction, sign, off_h, off_m = m.groups()
-        offset = int(off_h) * 60 + int(off_m)
-        minutes = int(hour) * 60 + int(minute) + (-offset if sign == "+" else offset)
+        offset = _TWO_DIGITS[off_h] * 60 + _TWO_DIGITS[off_m]
+        minutes = _TWO_DIGITS[hour] * 60 + _TWO_DIGITS[minute] + (-offset if sign == "+" else offset)
         if 0 <= minutes < 1440:
-            millis = (fraction or "0")[:3].ljust(3, "0")
-            return f"{date}T{minutes // 60:02d}:{minutes % 60:02d}{second}.{millis}Z"
+            millis = fraction[:3].ljust(3, "0") if fraction else "000"
+            return f"{date}T{_HH_MM[minutes]}{second}.{millis}Z"
     m = _GENERAL(value)
     if m is None:
         return None

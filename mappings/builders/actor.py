@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from mappings.builders.ids import CANVAS, DEFAULT_APP_URL, URN_USER, app_url, user_urn
-from mappings.model import CanvasEvent, copy_present
+from mappings.model import CanvasEvent, present_copier
 
 # metadata copied into actor.extensions, in Instructure's order (caliper/actor_extensions.json)
 ACTOR_FIELDS = tuple(
     (key, key)
     for key in ("user_login", "user_sis_id", "root_account_id", "root_account_lti_guid", "root_account_uuid")
 )
+_copy_actor_fields = present_copier(ACTOR_FIELDS, "metadata")
 UNKNOWN_USER = {"id": user_urn("0"), "type": "Person"}
 
 
@@ -17,7 +18,7 @@ def person(ev: CanvasEvent, user_id: str, *, extensions: bool = True) -> dict:
     """A Person actor. `extensions=False` gives grade_change's bare actor (still keeps real_user_id)."""
     meta = ev.meta
     if extensions:
-        ext = copy_present(meta, ACTOR_FIELDS, "metadata", {})
+        ext = _copy_actor_fields(meta, {})
         ext["entity_id"] = user_id
     else:
         ext = {}

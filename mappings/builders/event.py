@@ -9,7 +9,7 @@ from mappings.builders.actor import actor_for
 from mappings.builders.group import context_group, membership
 from mappings.builders.ids import CANVAS, CONTEXT, app_url, urn
 from mappings.errors import MappingError
-from mappings.model import CanvasEvent, copy_present, keep_present
+from mappings.model import CanvasEvent, keep_present, present_copier
 from mappings.timestamps import CANONICAL as _CANONICAL
 from mappings.timestamps import normalize_timestamp
 
@@ -84,6 +84,7 @@ _REQUEST_FIELDS = (
     ("job_id", "job_id"),  # system-generated events only
     ("job_tag", "job_tag"),
 )
+_copy_request_fields = present_copier(_REQUEST_FIELDS, "metadata")
 
 
 def base_event(
@@ -125,7 +126,7 @@ def base_event(
         event["membership"] = membership
     if meta.get("session_id") is not None:
         event["session"] = {"id": SESSION_URN + ev.meta_id("session_id"), "type": "Session"}  # type: ignore[operator]
-    ext = copy_present(meta, _REQUEST_FIELDS, "metadata", {})
+    ext = _copy_request_fields(meta, {})
     ext["version"] = VERSION
     event["extensions"] = {CANVAS: ext}
     return event
