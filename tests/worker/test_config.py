@@ -42,7 +42,8 @@ def test_defaults_match_the_documented_contract() -> None:
     c = cfg.consumer_config()
     assert c["partition.assignment.strategy"] == "cooperative-sticky"
     assert c["enable.auto.commit"] is False and c["enable.auto.offset.store"] is False
-    assert c["queued.max.messages.kbytes"] == 32768  # keeps peak RSS under 200 MB
+    # a small prefetch queue keeps peak RSS low; refilling it after 10 ms (not 1 s) keeps the loop fed
+    assert c["queued.max.messages.kbytes"] == 16384 and c["fetch.queue.backoff.ms"] == 10
     p = cfg.producer_config()
     assert p["enable.idempotence"] is True and p["acks"] == "all"
 
