@@ -6,18 +6,7 @@ import os
 import socket
 from dataclasses import dataclass
 
-PROFILES = (
-    "basic",
-    "session",
-    "reading",
-    "assignable",
-    "assessment",
-    "grading",
-    "forum",
-    "media",
-    "annotation",
-    "tooluse",
-)
+from mappings.registry import PROFILES
 
 
 @dataclass(frozen=True, slots=True)

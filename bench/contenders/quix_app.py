@@ -18,10 +18,9 @@ from quixstreams.models.serializers import Serializer
 
 from bench.clientconfig import CONSUMER, PRODUCER
 from mappings.errors import MappingError
+from mappings.registry import PROFILES
 from mappings.transform import Output, Transformer
 
-PROFILES = ("basic", "session", "reading", "assignable", "assessment", "grading", "forum", "media")
-PROFILES += ("annotation", "tooluse")
 # Consumer settings Quix Streams manages itself (offset reset, commits, its rebalance protocol).
 QUIX_OWNS = ("auto.offset.reset", "enable.auto.commit", "partition.assignment.strategy")
 
