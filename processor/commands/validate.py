@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import sys
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -99,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
                 invalid += 1
                 violations += len(found)
                 out.writelines(f"line {lines}: {v.path}: {v.message}\n" for v in found)
+    except BrokenPipeError:  # `... | head`: the reader is gone; what it saw were violations
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         out.flush()
         print(f"validate: cannot read input: {exc}", file=sys.stderr)

@@ -133,3 +133,19 @@ def test_help_lists_tolerated_deviations(capsys):
         "Exit status",
     ):
         assert words in out
+
+
+def test_a_reader_that_goes_away_is_not_a_read_error(tmp_path):
+    """`validate big.jsonl | head -1`: the closed pipe ends the run quietly, as invalid (exit 1)."""
+    path = _write(tmp_path, "bad.jsonl", [_bad_time()] * 20000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "processor", "validate", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline().startswith(b"line 1: ")
+    proc.stdout.close()  # the reader is gone
+    _, err = proc.communicate(timeout=60)
+    assert b"cannot read" not in err, err
+    assert b"Traceback" not in err, err
+    assert proc.returncode == 1
