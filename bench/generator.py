@@ -3,7 +3,7 @@
 The mix follows what a Canvas instance emits on a term day: page views (asset_accessed) are about
 70% of the stream, then submissions, logins, grades, discussions, enrollments and a long tail of
 content edits. Events spread over many users and courses (a user takes a handful of courses, a
-few users are much busier than most), carry timestamps spread over a school day with jitter, and
+few users are much busier than most), carry timestamps spread over the school days of a month with jitter, and
 asset_accessed events are 1 to 2 KB like real ones (long user agents, URLs and referrers).
 Deterministic for a seed, so a child process can regenerate exactly what was loaded.
 """
@@ -69,8 +69,9 @@ USERS = 40_000
 COURSES = 1_500
 COURSES_PER_USER = 5
 ASSET_MIN, ASSET_MAX = 1024, 2000  # size of an asset_accessed event in bytes (1 to 2 KB)
-DAY_START = calendar.timegm((2026, 9, 7, 13, 0, 0))  # a Monday morning in the Americas
+DAY_START = calendar.timegm((2026, 10, 1, 13, 0, 0))  # a morning in the Americas
 DAY_SECONDS = 10 * 3600
+MONTH_DAYS = 31  # every day of a 31-day month: timestamp handling differs near a month's end
 
 AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -176,7 +177,9 @@ class EventGenerator:
             values: dict[str, bytes] = {
                 REQUEST: b"%08x-%04x-4%03x-8%03x-%012x"
                 % (i & 0xFFFFFFFF, seed16, bits & 0xFFF, (bits >> 12) & 0xFFF, bits >> 24),
-                TIME: clock.iso(DAY_START * 1000 + i * step_ms + (bits & 0xFFF) - 2048),
+                TIME: clock.iso(
+                    DAY_START * 1000 + (i % MONTH_DAYS) * 86_400_000 + i * step_ms + (bits & 0xFFF) - 2048
+                ),
                 SESSION: sessions[u % len(sessions)],
                 USER: user_ids[u],
                 LOGIN: logins[u],

@@ -91,6 +91,7 @@ def test_many_users_and_courses_and_a_spread_of_times(events):
     assert len({m["context_id"] for m in metas if "context_id" in m}) > 500
     times = [datetime.fromisoformat(m["event_time"].replace("Z", "+00:00")) for m in metas]
     assert (max(times) - min(times)).total_seconds() > 8 * 3600
+    assert {t.day for t in times} == set(range(1, 32)), "every day of a 31-day month, month end included"
     assert all(m["event_time"].endswith("Z") and len(m["event_time"]) == 24 for m in metas[:100])
 
 
