@@ -34,6 +34,8 @@ from processor.offsets import PartitionOffsets
 from processor.routing import Router, routing_key
 
 log = logging.getLogger("processor.worker")
+# librdkafka's own log lines (broker connections, retries) join ours instead of going raw to stderr.
+KAFKA_LOG = logging.getLogger("processor.kafka")
 
 DEAD, UNMAPPED = 1, 2  # kinds of non-envelope output, for their delivery reports
 # Backpressure. At the in-flight limit the loop first just stops consuming and serves delivery
@@ -129,10 +131,13 @@ class Worker:
     def _clients(self) -> None:
         cconf = self.cfg.consumer_config()
         cconf.update(
-            stats_cb=self._on_stats, error_cb=partial(self._on_error, "consumer"), on_commit=self._on_commit
+            stats_cb=self._on_stats,
+            error_cb=partial(self._on_error, "consumer"),
+            on_commit=self._on_commit,
+            logger=KAFKA_LOG,
         )
         pconf = self.cfg.producer_config()
-        pconf.update(error_cb=partial(self._on_error, "producer"))
+        pconf.update(error_cb=partial(self._on_error, "producer"), logger=KAFKA_LOG)
         try:
             self.producer = Producer(pconf)
             self.consumer = Consumer(cconf)
