@@ -89,3 +89,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.kafka)
+
+
+REGISTRY_SH = REPO / "deploy" / "schema-registry" / "registry.sh"
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url() -> Iterator[str]:
+    """API URL of a real Confluent-compatible Schema Registry: SCHEMA_REGISTRY_URL, else a local one.
+
+    The local one (Apicurio Registry, deploy/schema-registry/registry.sh, port SCHEMA_REGISTRY_PORT,
+    default 8081) is started once per session and stopped at its end; it keeps schemas in memory,
+    so every session starts with an empty registry.
+    """
+    configured = os.environ.get("SCHEMA_REGISTRY_URL")
+    if configured:
+        yield configured
+        return
+    out = subprocess.run([str(REGISTRY_SH), "up"], check=True, stdout=subprocess.PIPE, text=True, timeout=900)
+    try:
+        yield out.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([str(REGISTRY_SH), "down"], check=False, timeout=120)
