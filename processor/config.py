@@ -63,11 +63,26 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "format": "auto",
         "level": "INFO",
     },
+    # Avro output (processor/avro): topics.format picks the output format, [topics.formats] per profile.
+    "schema_registry": {
+        "url": "",
+        "username": "",
+        "password": "",
+        "password_file": "",
+        "ca_location": "",
+        "subject_name_strategy": "topic",
+        "auto_register": True,
+        "timeout_s": 10.0,
+        "retry_backoff_max_s": 30.0,
+        "startup_timeout_s": 0.0,
+    },
 }
+DEFAULTS["topics"]["format"] = "json"
+FORMATS = ("json", "avro")
 
 DEFAULT_KAFKA: dict[str, Any] = {"bootstrap.servers": "127.0.0.1:9092"}
 PASSTHROUGH = ("kafka", "consumer", "producer")
-TOPIC_MAPS = ("profiles", "events")
+TOPIC_MAPS = ("profiles", "events", "formats")
 
 # The loop's delivery guarantee rests on these; letting a config flip them would silently lose data.
 RESERVED = {
@@ -85,6 +100,8 @@ FIXED_ENV = {
     "CALIPER_UNMAPPED_TOPIC": ("topics", "unmapped"),
     "CALIPER_GROUP_ID": ("processor", "group_id"),
     "CALIPER_METRICS_PORT": ("http", "port"),
+    "CALIPER_TOPICS_FORMAT": ("topics", "format"),
+    "CALIPER_SCHEMA_REGISTRY_URL": ("schema_registry", "url"),
 }
 CONFIG_ENV = "CALIPER_CONFIG"
 
@@ -107,6 +124,7 @@ class Config:
     producer: dict[str, Any] = field(default_factory=dict)
     profile_topics: dict[str, str] = field(default_factory=dict)
     event_topics: dict[str, str] = field(default_factory=dict)
+    profile_formats: dict[str, str] = field(default_factory=dict)
     source: str = "defaults"
 
     @property
@@ -128,6 +146,10 @@ class Config:
     def output_topic(self, profile: str) -> str:
         """The topic of one profile: its override, else the template."""
         return self.profile_topics.get(profile) or self.topics["output_template"].format(profile=profile)
+
+    def output_format(self, profile: str) -> str:
+        """The record format of one profile's topic: its [topics.formats] override, else topics.format."""
+        return self.profile_formats.get(profile) or self.topics["format"]
 
     def all_output_topics(self) -> list[str]:
         """Every topic the worker may produce an envelope to (profiles, then per-event overrides)."""
@@ -178,6 +200,11 @@ class Config:
         out: dict[str, Any] = copy.deepcopy(self.sections)
         out["topics"]["profiles"] = dict(self.profile_topics)
         out["topics"]["events"] = dict(self.event_topics)
+        out["topics"]["formats"] = dict(self.profile_formats)
+        if mask:
+            sr = out["schema_registry"]
+            sr["password"] = mask_value("password", sr["password"])
+            sr["url"] = re.sub(r"//[^/@]*@", "//********@", sr["url"])  # credentials in the URL
         for name in PASSTHROUGH:
             props = dict(getattr(self, name))
             out[name] = {k: (mask_value(k, v) if mask else v) for k, v in props.items()}
@@ -270,7 +297,9 @@ def _apply_file(cfg: Config, data: Mapping[str, Any]) -> None:
             if section == "topics" and key in TOPIC_MAPS:
                 if not isinstance(value, Mapping):
                     raise ConfigError(f'topics.{key}: expected a table of name = "topic"')
-                target = cfg.profile_topics if key == "profiles" else cfg.event_topics
+                target = {"profiles": cfg.profile_topics, "events": cfg.event_topics}.get(
+                    key, cfg.profile_formats
+                )
                 for name, topic in value.items():
                     if not isinstance(topic, str):
                         raise ConfigError(f"topics.{key}.{name}: expected a topic name, got {topic!r}")
@@ -368,6 +397,42 @@ def validate(cfg: Config) -> None:
                 )
     if not cfg.bootstrap_servers():
         raise ConfigError("kafka.bootstrap.servers: must not be empty (or set KAFKA_BOOTSTRAP_SERVERS)")
+    _validate_formats(cfg)
+
+
+def _validate_formats(cfg: Config) -> None:
+    """topics.format, [topics.formats] and [schema_registry]: Avro output needs a registry."""
+    if cfg.topics["format"] not in FORMATS:
+        raise ConfigError(f'topics.format: expected "json" or "avro", got {cfg.topics["format"]!r}')
+    for profile, fmt in cfg.profile_formats.items():
+        if profile not in PROFILES:
+            raise ConfigError(f"topics.formats.{profile}: unknown profile (known: {', '.join(PROFILES)})")
+        if fmt not in FORMATS:
+            raise ConfigError(f'topics.formats.{profile}: expected "json" or "avro", got {fmt!r}')
+    by_topic: dict[str, str] = {}
+    for profile in PROFILES:
+        topic, fmt = cfg.output_topic(profile), cfg.output_format(profile)
+        if by_topic.setdefault(topic, fmt) != fmt:
+            raise ConfigError(f"topics.formats: topic {topic} would carry both JSON and Avro records")
+    sr = cfg.sections["schema_registry"]
+    if sr["subject_name_strategy"] not in ("topic", "record"):
+        raise ConfigError(
+            f'schema_registry.subject_name_strategy: expected "topic" or "record", '
+            f"got {sr['subject_name_strategy']!r}"
+        )
+    for key in ("timeout_s", "retry_backoff_max_s"):
+        if sr[key] <= 0:
+            raise ConfigError(f"schema_registry.{key}: must be positive, got {sr[key]}")
+    if sr["startup_timeout_s"] < 0:
+        raise ConfigError("schema_registry.startup_timeout_s: must be 0 (retry forever) or positive")
+    url = sr["url"]
+    if url and not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(f"schema_registry.url: expected http(s)://host[:port][/path], got {url!r}")
+    if any(f == "avro" for f in by_topic.values()) and not url:
+        raise ConfigError(
+            "schema_registry.url: Avro output (topics.format) needs a Schema Registry; "
+            "set CALIPER_SCHEMA_REGISTRY_URL"
+        )
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -31,6 +31,7 @@ class HealthState:
         self.assigned = 0
         self.broker_up = False
         self.failed: str | None = None
+        self.waiting_for: str | None = None  # e.g. the Schema Registry at start-up
 
     def healthy(self) -> tuple[bool, str]:
         now = time.monotonic()
@@ -43,6 +44,8 @@ class HealthState:
         return True, "ok"
 
     def ready(self) -> tuple[bool, str]:
+        if self.waiting_for:
+            return False, self.waiting_for
         if not self.assigned:
             return False, "no partitions assigned"
         if not self.broker_up:

@@ -64,6 +64,7 @@ class Worker:
         metrics: Metrics | None = None,
         health: HealthState | None = None,
         exit_when_drained: bool = False,
+        serializer: Any = None,
     ) -> None:
         self.cfg = config
         p = config.processor
@@ -81,6 +82,11 @@ class Worker:
         self.metrics = metrics or Metrics(unmapped_names_max=p["unmapped_names_max"])
         self.health = health or HealthState(config.http["health_stall_s"])
         self.exit_when_drained = exit_when_drained
+        if serializer is None:  # topics.format: JSON, or Avro with a Schema Registry (processor.formats)
+            from processor.formats import serializer_for
+
+            serializer = serializer_for(config, on_wait=self._registry_wait, stopping=lambda: self._stopping)
+        self.serializer = serializer
 
         self._input = config.topics["input"]
         self._dlq_topic = config.topics["dlq"]
@@ -146,10 +152,18 @@ class Worker:
         ) as exc:  # librdkafka names the bad property, e.g. 'No such configuration property'
             raise ConfigError(f"librdkafka rejected the configuration: {exc.args[0].str()}") from None
 
+    def _registry_wait(self, why: str | None) -> None:
+        self.health.waiting_for = why
+
     def run(self) -> int:
         """Consume until stopped (0), drained with `exit_when_drained` (0), or failed (1)."""
         self._clients()
         assert self.consumer is not None
+        # Before the first record: schema ids resolved (may wait for the registry, or raise ConfigError).
+        self.serializer.prepare(self.cfg.all_output_topics())
+        if self._stopping:
+            self.consumer.close()
+            return 0
         self.consumer.subscribe(
             [self._input], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
@@ -303,7 +317,7 @@ class Worker:
         histogram is counted inline, and the envelope's produce call is positional with its delivery
         callback a `partial` of a bound method fetched once per batch."""
         trackers = self._trackers
-        transform, validate, dumps = self._transform, self._validate, orjson.dumps
+        transform, validate, serialize = self._transform, self._validate, self.serializer.serialize
         topic_for = self.router.topic
         delivered = self._envelope_delivered
         assert self.producer is not None
@@ -358,9 +372,10 @@ class Worker:
                     text = "; ".join(str(v) for v in violations[:10])
                     self._dead_letter(msg, tracker, "validate", "mappings.validator.Violation", text)
                     continue
+            out_topic = topic_for(out.profile, out.event_name)
             try:
-                payload = dumps(out.envelope)
-            except (TypeError, orjson.JSONEncodeError) as exc:
+                payload = serialize(out_topic, out.envelope)
+            except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
                 self._dead_letter(msg, tracker, "serialize", dlq.class_name(exc), str(exc))
                 continue
             took = perf() - t0
@@ -375,7 +390,6 @@ class Worker:
             event = out.event
             # eventTime is parsed only once acknowledged (see _flush_tallies), in a batch.
             cb = partial(delivered, tracker, offset, out.profile, event.get("eventTime"))
-            out_topic = topic_for(out.profile, out.event_name)
             try:
                 produce(out_topic, payload, routing_key(event), -1, cb)
             except (BufferError, KafkaException):  # queue full, or an error: the careful path
