@@ -3,7 +3,7 @@
 The worker needs three calls, all at start-up (the schema id is then cached, no call per record):
 register a schema under a subject, look it up when registering is off, and ask why a schema is
 incompatible. The standard library does that; confluent-kafka's client would pull in authlib, httpx
-and attrs for it (measured alongside in docs/performance.md).
+and attrs for it.
 """
 
 from __future__ import annotations
