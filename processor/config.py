@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mappings.registry import PROFILES  # the Caliper metric profiles, one output topic each
+from processor.secrets import is_secret, mask_value, resolve_files  # noqa: F401 (is_secret re-exported)
 
 # Every scalar setting with its default; the type of the default is the type the key accepts.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -89,7 +90,6 @@ FIXED_ENV = {
 CONFIG_ENV = "CALIPER_CONFIG"
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-_SECRET_RE = re.compile(r"password|secret|key\.pem|oauthbearer\.config|jaas", re.IGNORECASE)
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -176,6 +176,10 @@ class Config:
     def as_dict(self, *, mask: bool = True) -> dict[str, Any]:
         """Everything, in file layout, with secrets masked (for --print-config and logs)."""
         out: dict[str, Any] = copy.deepcopy(self.sections)
+        if mask:
+            for section, table in out.items():
+                for key, value in table.items():
+                    table[key] = mask_value(f"{section}.{key}", value)
         out["topics"]["profiles"] = dict(self.profile_topics)
         out["topics"]["events"] = dict(self.event_topics)
         for name in PASSTHROUGH:
@@ -183,13 +187,12 @@ class Config:
             out[name] = {k: (mask_value(k, v) if mask else v) for k, v in props.items()}
         return out
 
-
-def is_secret(key: str) -> bool:
-    return bool(_SECRET_RE.search(key))
-
-
-def mask_value(key: str, value: Any) -> Any:
-    return "********" if is_secret(key) and value not in (None, "") else value
+    def secret_items(self) -> list[tuple[str, Any]]:
+        """(name, value) of every setting, for `secrets.secret_values` to pick the secrets from."""
+        items = [(f"{s}.{k}", v) for s, table in self.sections.items() for k, v in table.items()]
+        for name in PASSTHROUGH:
+            items += [(k, v) for k, v in getattr(self, name).items()]
+        return items
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, Any], where: str) -> None:
@@ -374,7 +377,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     """Defaults, then the file (`path`, else $CALIPER_CONFIG when set), then the environment."""
     import os
 
-    env = os.environ if env is None else env
+    env = resolve_files(os.environ if env is None else env, ConfigError)  # CALIPER_<SECRET>_FILE
     cfg = Config(sections=copy.deepcopy(DEFAULTS), kafka=dict(DEFAULT_KAFKA))
     path = path or env.get(CONFIG_ENV) or None
     if path:
