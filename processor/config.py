@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mappings.registry import MODES as MAPPING_MODES  # instructure | extended
 from mappings.registry import PROFILES  # the Caliper metric profiles, one output topic each
 
 # Every scalar setting with its default; the type of the default is the type the key accepts.
@@ -53,6 +54,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "shutdown_timeout_s": 30.0,
         "statistics_interval_s": 5.0,
         "unmapped_names_max": 200,
+        # mapping set: "instructure" (Instructure's 32, as documented) or "extended" (+ the other 50)
+        "mappings": "instructure",
     },
     "http": {
         "host": "0.0.0.0",
@@ -85,6 +88,8 @@ FIXED_ENV = {
     "CALIPER_UNMAPPED_TOPIC": ("topics", "unmapped"),
     "CALIPER_GROUP_ID": ("processor", "group_id"),
     "CALIPER_METRICS_PORT": ("http", "port"),
+    # mapping set (instructure | extended)
+    "CALIPER_PROCESSOR_MAPPINGS": ("processor", "mappings"),
 }
 CONFIG_ENV = "CALIPER_CONFIG"
 
@@ -368,6 +373,10 @@ def validate(cfg: Config) -> None:
                 )
     if not cfg.bootstrap_servers():
         raise ConfigError("kafka.bootstrap.servers: must not be empty (or set KAFKA_BOOTSTRAP_SERVERS)")
+    # mapping set
+    if p["mappings"] not in MAPPING_MODES:
+        expected = " or ".join(repr(m) for m in MAPPING_MODES)
+        raise ConfigError(f"processor.mappings: expected {expected}, got {p['mappings']!r}")
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -70,7 +70,7 @@ class Worker:
         if transformer is None:
             from mappings.transform import Transformer
 
-            transformer = Transformer(strict=p["strict"])
+            transformer = Transformer(strict=p["strict"], mappings=p["mappings"])
         self._transform = transformer.transform
         self._validate = None
         if p["validate"]:

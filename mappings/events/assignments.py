@@ -7,8 +7,48 @@ from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("assignment_created", caliper_type="Event", action="Created")
-@mapping("assignment_updated", caliper_type="Event", action="Modified")
+@mapping(
+    "assignment_created",
+    object_type="AssignableDigitalResource",
+    ignores=(
+        "assignment_group_id",
+        "assignment_id_duplicated__from",
+        "assignment_id_duplicated_from",
+        "context_id",
+        "context_type",
+        "context_uuid",
+        "created_on_blueprint_sync",
+        "domain",
+        "domain_duplicated_from",
+        "lti_assignment_id",
+        "lti_resource_link_id",
+        "lti_resource_link_id_duplicated_from",
+        "submission_types",
+        "workflow_state",
+    ),
+    caliper_type="Event",
+    action="Created",
+)
+@mapping(
+    "assignment_updated",
+    object_type="AssignableDigitalResource",
+    ignores=(
+        "assignment_group_id",
+        "assignment_id_duplicated__from",
+        "context_id",
+        "context_type",
+        "context_uuid",
+        "created_on_blueprint_sync",
+        "domain",
+        "domain_duplicated_from",
+        "lti_assignment_id",
+        "lti_resource_link_id",
+        "lti_resource_link_id_duplicated_from",
+        "submission_types",
+    ),
+    caliper_type="Event",
+    action="Modified",
+)
 def assignment(ev: CanvasEvent, spec: MappingSpec) -> dict:
     created = spec.action == "Created"
     obj = entity(
@@ -38,12 +78,14 @@ def _override_dates_to_extensions(event: dict) -> None:
 
 @mapping(
     "assignment_override_created",
+    object_type="Entity",
     caliper_type="Event",
     action="Created",
     strict=_override_dates_to_extensions,
 )
 @mapping(
     "assignment_override_updated",
+    object_type="Entity",
     caliper_type="Event",
     action="Modified",
     strict=_override_dates_to_extensions,

@@ -30,6 +30,7 @@ $CALIPER_CONFIG) < environment. Environment variables:
   CALIPER_UNMAPPED_TOPIC           events without a mapping (canvas.live-events.unmapped)
   CALIPER_GROUP_ID                 consumer group (caliper-processor)
   CALIPER_METRICS_PORT             HTTP port of /metrics /healthz /readyz (9464; 0 = any free port)
+  CALIPER_PROCESSOR_MAPPINGS       mapping set: instructure (default) or extended (--mappings)
   CALIPER_<SECTION>_<KEY>          any key of [topics] [processor] [http] [logging],
                                    e.g. CALIPER_PROCESSOR_MAX_IN_FLIGHT=2000
   CALIPER_KAFKA_<PROP>             any librdkafka property for both clients, "_" read as ".",
@@ -63,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="validate every envelope (tolerant by default, strict with --strict); failures are dead letters",
     )
+    from processor.mapping_mode import add_option
+
+    add_option(parser)
     parser.add_argument(
         "--exit-when-drained",
         action="store_true",
@@ -93,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.processor["strict"] = True
     if args.validate:
         cfg.processor["validate"] = True
+    if args.mappings:
+        cfg.processor["mappings"] = args.mappings
     if args.log_format:
         cfg.logging["format"] = args.log_format
     if args.log_level:
