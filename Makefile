@@ -71,3 +71,9 @@ run: install ## the worker against $KAFKA_BOOTSTRAP_SERVERS, else the local brok
 demo: install ## sample Canvas events through the worker on a local broker (started if none configured), with a summary
 	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then deploy/local-kafka/kafka.sh up; fi
 	@KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-$(LOCAL_BOOTSTRAP)} $(BIN)/python -m processor.demo
+
+# ---- mapping docs: docs/mappings.md is generated from the registry (tests/mappings check it) ----
+.PHONY: docs-mappings
+
+docs-mappings: install ## regenerate docs/mappings.md (every Canvas event, its Caliper form and why)
+	$(BIN)/python -m mappings.docs > docs/mappings.md

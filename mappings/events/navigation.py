@@ -42,7 +42,7 @@ def _as_digital_resource(event: dict) -> None:
 
 @mapping(
     "asset_accessed",
-    object_type="Entity / AssignableDigitalResource / Page / Thread",
+    object_type="Entity (strict: DigitalResource) / AssignableDigitalResource / Page / Thread",
     ignores=("category", "level", "role"),
     caliper_type="NavigationEvent",
     action="NavigatedTo",

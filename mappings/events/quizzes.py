@@ -110,7 +110,7 @@ def _attempt_generated(event: dict) -> None:
 
 @mapping(
     "quiz_submitted",
-    object_type="Attempt",
+    object_type="Attempt (strict: Assessment, generating the Attempt)",
     caliper_type="AssessmentEvent",
     action="Submitted",
     strict=_attempt_generated,

@@ -25,7 +25,7 @@ def _attempt_generated(event: dict) -> None:
 
 @mapping(
     "submission_created",
-    object_type="Attempt",
+    object_type="Attempt (strict: AssignableDigitalResource, generating the Attempt)",
     ignores=(
         "grade",
         "graded_at",
