@@ -104,7 +104,11 @@ def test_example_maps_and_passes_strict_validation(name: str) -> None:
         assert validate_envelope(out.envelope) == [], name  # strict rules, no tolerance
         event = out.envelope["data"][0]
         caliper_type, action, object_type, profile = EXPECTED[name]
-        assert (event["type"], event["action"], event["object"]["type"]) == (caliper_type, action, object_type)
+        assert (event["type"], event["action"], event["object"]["type"]) == (
+            caliper_type,
+            action,
+            object_type,
+        )
         assert out.profile == profile
         assert event["object"]["id"].startswith("urn:instructure:canvas:")
         if name in OBJECT_IDS:
@@ -114,7 +118,6 @@ def test_example_maps_and_passes_strict_validation(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_registry_profile_topic(name: str) -> None:
     spec = builtin_registry("extended").lookup(name)
-    caliper_type, action, object_type, profile = EXPECTED[name]
     assert (spec.caliper_type, spec.action, spec.object_type, spec.profile) == EXPECTED[name]
     assert spec.mode == "extended" and spec.why
 
@@ -205,7 +208,9 @@ def test_unknown_field_is_carried_in_extended_mode_only() -> None:
     payload = example("module_created")
     payload["body"]["completion_requirements"] = [{"type": "must_view", "min_score": None}]
     payload["body"]["prerequisite_module_ids"] = "13"
-    ext = EXTENDED.transform_obj(payload).envelope["data"][0]["object"]["extensions"]["com.instructure.canvas"]
+    ext = EXTENDED.transform_obj(payload).envelope["data"][0]["object"]["extensions"][
+        "com.instructure.canvas"
+    ]
     assert ext["completion_requirements"] == [{"type": "must_view"}]  # nulls are left out
     assert ext["prerequisite_module_ids"] == "13"
 
@@ -236,5 +241,8 @@ def test_unknown_field_of_one_of_the_32_is_carried_in_extended_mode_only() -> No
     payload["body"]["editing_roles"] = "teachers,students"
     extended = Transformer(mappings="extended").transform_obj(copy.deepcopy(payload))
     plain = INSTRUCTURE.transform_obj(copy.deepcopy(payload))
-    assert extended.event["object"]["extensions"]["com.instructure.canvas"]["editing_roles"] == "teachers,students"
+    assert (
+        extended.event["object"]["extensions"]["com.instructure.canvas"]["editing_roles"]
+        == "teachers,students"
+    )
     assert "editing_roles" not in json.dumps(plain.envelope)

@@ -26,11 +26,15 @@ json_scalars = st.one_of(
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 field_change = st.sampled_from(("keep", "keep", "drop", "null", "number", "string"))
-new_fields = st.dictionaries(st.text(min_size=1, max_size=8).map(lambda k: "zz_" + k), json_values, max_size=3)
+new_fields = st.dictionaries(
+    st.text(min_size=1, max_size=8).map(lambda k: "zz_" + k), json_values, max_size=3
+)
 
 
 def _names() -> list[str]:

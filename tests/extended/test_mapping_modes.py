@@ -23,8 +23,10 @@ def test_config_default_file_and_environment(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('[processor]\nmappings = "extended"\n')
     assert load(path, env={}).processor["mappings"] == "extended"
-    assert load(path, env={"CALIPER_PROCESSOR_MAPPINGS": "instructure"}).processor["mappings"] == "instructure"
-    with pytest.raises(ConfigError, match="processor.mappings"):
+    assert (
+        load(path, env={"CALIPER_PROCESSOR_MAPPINGS": "instructure"}).processor["mappings"] == "instructure"
+    )
+    with pytest.raises(ConfigError, match=r"processor\.mappings"):
         load(None, env={"CALIPER_PROCESSOR_MAPPINGS": "all"})
 
 
