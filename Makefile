@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 $(BIN)/caliper-processor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	@# setuptools prints an "Editable installation" note on every editable install; it is not a warning
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q -e '.[dev,bench]'
 	@touch $@
 
 install: $(BIN)/caliper-processor ## create .venv with the package and its dev tools
