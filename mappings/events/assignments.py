@@ -6,46 +6,35 @@ from mappings.builders import entity, move_to_extensions, standard_event
 from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
+# Documented assignment fields Instructure's form leaves out (extended mode keeps leaving them out).
+ASSIGNMENT_DROPPED = (
+    "assignment_group_id",
+    "assignment_id_duplicated__from",
+    "assignment_id_duplicated_from",
+    "context_id",
+    "context_type",
+    "context_uuid",
+    "created_on_blueprint_sync",
+    "domain",
+    "domain_duplicated_from",
+    "lti_assignment_id",
+    "lti_resource_link_id",
+    "lti_resource_link_id_duplicated_from",
+    "submission_types",
+)
+
 
 @mapping(
     "assignment_created",
     object_type="AssignableDigitalResource",
-    ignores=(
-        "assignment_group_id",
-        "assignment_id_duplicated__from",
-        "assignment_id_duplicated_from",
-        "context_id",
-        "context_type",
-        "context_uuid",
-        "created_on_blueprint_sync",
-        "domain",
-        "domain_duplicated_from",
-        "lti_assignment_id",
-        "lti_resource_link_id",
-        "lti_resource_link_id_duplicated_from",
-        "submission_types",
-        "workflow_state",
-    ),
+    ignores=(*ASSIGNMENT_DROPPED, "workflow_state"),
     caliper_type="Event",
     action="Created",
 )
 @mapping(
     "assignment_updated",
     object_type="AssignableDigitalResource",
-    ignores=(
-        "assignment_group_id",
-        "assignment_id_duplicated__from",
-        "context_id",
-        "context_type",
-        "context_uuid",
-        "created_on_blueprint_sync",
-        "domain",
-        "domain_duplicated_from",
-        "lti_assignment_id",
-        "lti_resource_link_id",
-        "lti_resource_link_id_duplicated_from",
-        "submission_types",
-    ),
+    ignores=ASSIGNMENT_DROPPED,
     caliper_type="Event",
     action="Modified",
 )
