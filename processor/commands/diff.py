@@ -22,6 +22,9 @@ Compare two streams of Caliper envelopes (JSON Lines, one envelope per line; gzi
 order they appear. Event `id` and envelope `sendTime` are ignored (they differ between any two
 producers); every other field of the event, and the envelope's sensor and dataVersion, must be
 equal for a pair to match. JSON numbers compare by value (100 and 100.0 match).
+With --pair-leftovers, events still unpaired on both sides of one type and action are then
+paired in order and reported as differing, so two feeds that disagree on a key field (an id,
+a timestamp) show where, instead of only counting one-sided events.
 
 Prints, per event type and action, how many pairs match exactly, how many differ (with each
 differing field path and how many pairs differ there) and how many events are only in A or
@@ -48,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", metavar="A", help="first stream (e.g. the feed Instructure delivered)")
     parser.add_argument("b", metavar="B", help="second stream (e.g. caliper-processor's output)")
     parser.add_argument("--json", action="store_true", help="print a machine-readable JSON report instead")
+    parser.add_argument(
+        "--pair-leftovers",
+        action="store_true",
+        help="then pair, in order, the events left unpaired on both sides within one type and action, "
+        "and report them as differing (with the key fields among the paths): for feeds that disagree "
+        "on an object id, actor or eventTime",
+    )
 
 
 @dataclass(slots=True)
@@ -157,25 +167,40 @@ def differences(a: object, b: object, path: str = "") -> list[str]:
     return [] if same_number or (type(a) is type(b) and a == b) else [path or "(event)"]
 
 
-def compare(path_a: str, path_b: str) -> dict[tuple[str, str], Group]:
+def _pair(group: Group, a: dict, b: dict) -> None:
+    paths = differences(a, b)
+    if paths:
+        group.differ += 1
+        group.paths.update(paths)
+    else:
+        group.matched += 1
+
+
+def compare(path_a: str, path_b: str, *, pair_leftovers: bool = False) -> dict[tuple[str, str], Group]:
     side_a: dict[Key, list[dict]] = defaultdict(list)
     for key, event in _events(path_a):
         side_a[key].append(event)
     groups: dict[tuple[str, str], Group] = defaultdict(Group)
+    left_b: dict[tuple[str, str], list[tuple[Key, dict]]] = defaultdict(list)
     for key, event in _events(path_b):
-        group = groups[key[:2]]
         waiting = side_a.get(key)
-        if not waiting:
-            group.only_b.append(key)
-            continue
-        paths = differences(waiting.pop(0), event)
-        if paths:
-            group.differ += 1
-            group.paths.update(paths)
+        if waiting:
+            _pair(groups[key[:2]], waiting.pop(0), event)
         else:
-            group.matched += 1
+            left_b[key[:2]].append((key, event))
+    left_a: dict[tuple[str, str], list[tuple[Key, dict]]] = defaultdict(list)
     for key, events in side_a.items():
-        groups[key[:2]].only_a.extend([key] * len(events))
+        left_a[key[:2]].extend((key, event) for event in events)
+    for type_action in sorted(set(left_a) | set(left_b)):
+        group = groups[type_action]
+        rest_a, rest_b = left_a.get(type_action, []), left_b.get(type_action, [])
+        if pair_leftovers:
+            paired = min(len(rest_a), len(rest_b))
+            for (_, a), (_, b) in zip(rest_a[:paired], rest_b[:paired], strict=True):
+                _pair(group, a, b)
+            rest_a, rest_b = rest_a[paired:], rest_b[paired:]
+        group.only_a.extend(key for key, _ in rest_a)
+        group.only_b.extend(key for key, _ in rest_b)
     return dict(sorted(groups.items()))
 
 
@@ -221,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("caliper-processor diff: only one of A and B can be stdin ('-')\n")
         return 2
     try:
-        result = report(compare(args.a, args.b), args.a, args.b)
+        result = report(compare(args.a, args.b, pair_leftovers=args.pair_leftovers), args.a, args.b)
     except InputError as exc:
         sys.stderr.write(f"caliper-processor diff: {exc}\n")
         return 2

@@ -60,12 +60,16 @@ def test_documented_pairs(tmp_path: Path, capsys) -> None:
         code, result = _diff(capsys, a, b)
         totals = result["totals"]
         if name in DIFFERENT_EVENTS:
-            # different events: no exact match; their keys differ, so each side keeps its own
-            assert code == 1 and totals["matched"] == 0, name
-            assert totals["differ"] + totals["only_a"] == len(theirs), name
+            # different events: their pairing keys differ, so each stays on its own side
+            assert code == 1 and totals == {"matched": 0, "differ": 0, "only_a": 1, "only_b": 1}, name
+            code, result = _diff(capsys, "--pair-leftovers", a, b)
+            group = result["groups"][0]
+            assert code == 1 and result["totals"]["differ"] == 1, name  # reported as differing
+            assert "object.id" in group["paths"] or "eventTime" in group["paths"], name
         else:
             assert code == 0 and result["equal"], (name, result)
             assert totals == {"matched": len(theirs), "differ": 0, "only_a": 0, "only_b": 0}, name
+            assert _diff(capsys, "--pair-leftovers", a, b)[0] == 0, name
 
 
 def _instructure(name: str) -> dict:
@@ -144,3 +148,17 @@ def test_unreadable_file(tmp_path: Path, capsys) -> None:
     missing = tmp_path / "missing.jsonl"
     assert main(["diff", str(missing), str(missing)]) == 2
     assert f"cannot read {missing}" in capsys.readouterr().err
+
+
+def test_pair_leftovers_pairs_what_is_left_on_both_sides(tmp_path: Path, capsys) -> None:
+    login = _instructure("logged_in")
+    later, extra = copy.deepcopy(login), copy.deepcopy(login)
+    later["data"][0]["eventTime"] = "2019-11-01T00:00:01.000Z"
+    extra["data"][0]["eventTime"] = "2019-11-01T00:00:02.000Z"
+    a = _write(tmp_path / "a", [login, extra, login])
+    b = _write(tmp_path / "b", [later, login])
+    code, result = _diff(capsys, "--pair-leftovers", a, b)
+    group = result["groups"][0]
+    assert code == 1
+    assert (group["matched"], group["differ"], group["only_a"], group["only_b"]) == (1, 1, 1, 0)
+    assert group["paths"] == {"eventTime": 1}
