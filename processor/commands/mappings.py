@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 "overrides": s.overrides,
                 "object_type": s.object_type,
                 "mode": s.mode,
+                "why": s.why or "Instructure's documented example",
             }
             for s in specs
         ]
