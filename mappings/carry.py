@@ -1,6 +1,6 @@
 """Extended mode: body fields that no mapping names go into the object's extensions.
 
-Canvas adds event fields without notice (FIELD-NOTES: schema drift). Instructure's feed drops
+Canvas adds event fields without notice (schema drift). Instructure's feed drops
 whatever its converter does not know; in extended mode a field survives instead, under its
 Canvas name in `object.extensions["com.instructure.canvas"]`. A field counts as named when the
 mapping read it (tracked by `ReadTracking`) or lists it in `ignores` (documented fields that

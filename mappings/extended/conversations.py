@@ -42,7 +42,7 @@ def conversation(ev: CanvasEvent, spec: MappingSpec) -> dict:
     caliper_type="MessageEvent",
     action="Posted",
     object_type="Message",
-    why="the issue's rule and the 1.1 forum profile: a message posted to a Thread is "
+    why="the 1.1 forum profile: a message posted to a Thread is "
     "MessageEvent/Posted with a Message (as discussion_entry_created)",
 )
 def conversation_message_created(ev: CanvasEvent, spec: MappingSpec) -> dict:

@@ -34,7 +34,7 @@ def _course_grade_urn(course_id: str, user_id: str) -> str:
     caliper_type="GradeEvent",
     action="Graded",
     object_type="Attempt",
-    why="the issue's rule and the 1.1 grading profile: a grade is given, so GradeEvent/Graded "
+    why="the 1.1 grading profile: a grade is given, so GradeEvent/Graded "
     "generating a Score (scoreGiven = current_score, the grade Canvas shows); the score row has "
     "no id in the body, so the Attempt is named course:<course>:grade:<student>",
 )
@@ -65,7 +65,7 @@ def course_grade_change(ev: CanvasEvent, spec: MappingSpec) -> dict:
     caliper_type="GradeEvent",
     action="Graded",
     object_type="Attempt",
-    why="the issue's rule: a teacher gives a course grade, so GradeEvent/Graded generating a Score "
+    why="a teacher gives a course grade, so GradeEvent/Graded generating a Score "
     "(scoreGiven = override_score, scoredBy = the teacher); object and Score are the score row",
 )
 def grade_override(ev: CanvasEvent, spec: MappingSpec) -> dict:

@@ -1,6 +1,6 @@
 """Outcome results: a learner's rating against a learning outcome, as a GradeEvent (grading).
 
-1.1 deprecates OutcomeEvent in favour of GradeEvent (FIELD-NOTES), so a result is an Attempt
+1.1 deprecates OutcomeEvent in favour of GradeEvent, so a result is an Attempt
 graded with a Score (score of possible points); the mastery fields go with the Score.
 """
 
@@ -13,7 +13,7 @@ from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec
 
 WHY = (
-    "the issue's rule and FIELD-NOTES (1.1 deprecates OutcomeEvent for GradeEvent): a rating "
+    "1.1 deprecates OutcomeEvent for GradeEvent: a rating "
     "against an outcome is GradeEvent/Graded, the result an Attempt generating a Score "
     "(scoreGiven = score, maxScore = possible)"
 )

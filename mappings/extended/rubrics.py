@@ -17,7 +17,7 @@ ARTIFACT_KINDS = {"Submission": "submission", "Quizzes::QuizSubmission": "quizSu
     caliper_type="GradeEvent",
     action="Graded",
     object_type="Attempt",
-    why="the issue's rule: an assessment with a rubric grades the artifact (the Attempt, a "
+    why="an assessment with a rubric grades the artifact (the Attempt, a "
     "submission's id joins grade_change) generating a Score named by the rubric assessment and "
     "scored by the actor; the body carries no points, so the Score has no scoreGiven",
 )

@@ -1,7 +1,7 @@
 """The 50 Canvas events Instructure does not map: each documented example in extended mode.
 
-Expected types, actions and profile topics are written out here from the design (docs and the
-issue), not read from the registry under test.
+Expected types, actions and profile topics are written out here by hand from the design, not
+read from the registry under test.
 """
 
 from __future__ import annotations
