@@ -10,6 +10,7 @@ read_uncommitted and for exactly-once hides aborted and open transactions, as a 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -240,10 +241,8 @@ class Job:
     def delete_topics(self) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         for fut in admin.delete_topics([self.input, *self.outputs()], operation_timeout=30).values():
-            try:
+            with contextlib.suppress(Exception):
                 fut.result(30)
-            except Exception:
-                pass
 
     def env(self, bootstrap: str | None = None, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CALIPER_", "KAFKA_BOOTSTRAP"))}
@@ -333,11 +332,19 @@ class WorkerProc:
         out = []
         for line in self.log.read_text(errors="replace").splitlines():
             if line.startswith("{"):
-                try:
+                with contextlib.suppress(orjson.JSONDecodeError):
                     out.append(orjson.loads(line))
-                except orjson.JSONDecodeError:
-                    pass
         return out
+
+
+def wait_until(pred, timeout: float, interval: float = 0.2) -> bool:
+    """Whether `pred` came true within `timeout` (the caller reports what it means if not)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return False
 
 
 def wait_for(pred, timeout: float, what: str, interval: float = 0.2):
