@@ -417,7 +417,8 @@ class Feeder:
     def stop(self, timeout: float = 120) -> list[int]:
         """Stop producing, wait for every acknowledgement; returns the input numbers sent."""
         self._stop.set()
-        self._thread.join(30)
+        if self._thread.is_alive():
+            self._thread.join(30)
         left = self._producer.flush(timeout)
         assert left == 0, f"{left} inputs not acknowledged by the broker"
         assert not self.errors, self.errors[:5]
