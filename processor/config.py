@@ -6,6 +6,7 @@ Sections:
   [processor]         the loop: batching, in-flight bound, commits, shutdown, validation, unmapped policy
   [http]              the /metrics, /healthz, /readyz server
   [logging]           format and level
+  [ingest]            `caliper-processor ingest`, the HTTPS receiver for Canvas deliveries
   [kafka]             librdkafka properties for both clients (bootstrap.servers, security.protocol, sasl.*)
   [consumer]          librdkafka properties for the consumer only
   [producer]          librdkafka properties for the producer only
@@ -66,6 +67,29 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "format": "auto",
         "level": "INFO",
     },
+    # `caliper-processor ingest`: the HTTPS receiver for Canvas Data Services deliveries.
+    "ingest": {
+        "host": "0.0.0.0",
+        "port": 8080,
+        "path": "/canvas/live-events",
+        "require_signature": True,
+        "jwks_url": "https://8axpcl50e4.execute-api.us-east-1.amazonaws.com/main/jwks",
+        "issuer": "",
+        "leeway_s": 60.0,
+        "jwks_cache_s": 3600.0,
+        "jwks_refresh_min_interval_s": 30.0,
+        "jwks_timeout_s": 5.0,
+        "secret": "",
+        "secret_file": "",
+        "secret_header": "X-Caliper-Secret",
+        "secret_param": "secret",
+        "max_body_bytes": 262_144,
+        "ack_timeout_s": 10.0,
+        "forward_headers": "x-request-id,user-agent,content-type",
+        "shutdown_timeout_s": 20.0,
+        "tls_cert": "",
+        "tls_key": "",
+    },
 }
 
 DEFAULT_KAFKA: dict[str, Any] = {"bootstrap.servers": "127.0.0.1:9092"}
@@ -92,6 +116,8 @@ FIXED_ENV = {
     "CALIPER_PROCESSOR_MAPPINGS": ("processor", "mappings"),
 }
 CONFIG_ENV = "CALIPER_CONFIG"
+# Scalar settings that are secrets (masked in --print-config); the librdkafka ones go by name.
+SECRET_KEYS = (("ingest", "secret"),)
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _SECRET_RE = re.compile(r"password|secret|key\.pem|oauthbearer\.config|jaas", re.IGNORECASE)
@@ -178,9 +204,16 @@ class Config:
         conf.update(self.producer)
         return conf
 
+    @property
+    def ingest(self) -> dict[str, Any]:
+        return self.sections["ingest"]
+
     def as_dict(self, *, mask: bool = True) -> dict[str, Any]:
         """Everything, in file layout, with secrets masked (for --print-config and logs)."""
         out: dict[str, Any] = copy.deepcopy(self.sections)
+        if mask:
+            for section, key in SECRET_KEYS:
+                out[section][key] = mask_value("secret", out[section][key])
         out["topics"]["profiles"] = dict(self.profile_topics)
         out["topics"]["events"] = dict(self.event_topics)
         for name in PASSTHROUGH:
@@ -377,6 +410,36 @@ def validate(cfg: Config) -> None:
     if p["mappings"] not in MAPPING_MODES:
         expected = " or ".join(repr(m) for m in MAPPING_MODES)
         raise ConfigError(f"processor.mappings: expected {expected}, got {p['mappings']!r}")
+    _validate_ingest(cfg.ingest)
+
+
+def _validate_ingest(i: dict[str, Any]) -> None:
+    """The [ingest] section (read only by `caliper-processor ingest`, checked for every command)."""
+    if not 0 <= i["port"] <= 65535:
+        raise ConfigError(f"ingest.port: {i['port']} is not a port (0-65535; 0 picks a free one)")
+    for key in ("path",):
+        if not i[key].startswith("/") or i[key] in ("/metrics", "/healthz", "/readyz"):
+            raise ConfigError(
+                f"ingest.{key}: {i[key]!r} must start with / and not be /metrics, /healthz, /readyz"
+            )
+    if i["require_signature"] and not i["jwks_url"].startswith(("https://", "http://")):
+        raise ConfigError(f"ingest.jwks_url: {i['jwks_url']!r} is not an http(s) URL")
+    # Canvas gives up after 15 s: an answer after that is a failure whatever it says.
+    if not 0 < i["ack_timeout_s"] < 15:
+        raise ConfigError(
+            f"ingest.ack_timeout_s: must be above 0 and below 15 (Canvas waits 15 s), got {i['ack_timeout_s']}"
+        )
+    for key in ("jwks_cache_s", "jwks_refresh_min_interval_s", "jwks_timeout_s", "shutdown_timeout_s"):
+        if i[key] <= 0:
+            raise ConfigError(f"ingest.{key}: must be positive, got {i[key]}")
+    if not 0 <= i["leeway_s"] <= 600:
+        raise ConfigError(f"ingest.leeway_s: clock-skew allowance must be 0-600 s, got {i['leeway_s']}")
+    if i["max_body_bytes"] < 1024:
+        raise ConfigError(f"ingest.max_body_bytes: must be at least 1024, got {i['max_body_bytes']}")
+    if i["secret"] and i["secret_file"]:
+        raise ConfigError("ingest.secret and ingest.secret_file: set one, not both")
+    if bool(i["tls_cert"]) != bool(i["tls_key"]):
+        raise ConfigError("ingest.tls_cert and ingest.tls_key: set both (TLS) or neither (plain HTTP)")
 
 
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
