@@ -57,6 +57,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "unmapped_names_max": 200,
         # mapping set: "instructure" (Instructure's 32, as documented) or "extended" (+ the other 50)
         "mappings": "instructure",
+        # "at-least-once" (offsets committed once every output is acknowledged) or "exactly-once"
+        # (outputs and offsets in one Kafka transaction; consumers read with read_committed)
+        "guarantee": "at-least-once",
+        # exactly-once: a transaction ends after this long or this many inputs, whichever is first
+        "transaction_interval_s": 0.1,
+        "transaction_max_inputs": 5_000,
+        # exactly-once: "" derives it from group_id and consumer group.instance.id, else the host name
+        "transactional_id": "",
     },
     "http": {
         "host": "0.0.0.0",
@@ -99,8 +107,8 @@ TOPIC_MAPS = ("profiles", "events")
 # The loop's delivery guarantee rests on these; letting a config flip them would silently lose data.
 RESERVED = {
     "consumer": ("enable.auto.commit", "enable.auto.offset.store", "group.id"),
-    "kafka": ("enable.auto.commit", "enable.auto.offset.store", "group.id"),
-    "producer": ("enable.idempotence",),
+    "producer": ("enable.idempotence", "transactional.id"),
+    "kafka": ("enable.auto.commit", "enable.auto.offset.store", "group.id", "transactional.id"),
 }
 
 # The fixed environment variables every deployment knows (DESIGN.md); they win over the file.
@@ -114,10 +122,14 @@ FIXED_ENV = {
     "CALIPER_METRICS_PORT": ("http", "port"),
     # mapping set (instructure | extended)
     "CALIPER_PROCESSOR_MAPPINGS": ("processor", "mappings"),
+    # delivery guarantee (at-least-once | exactly-once)
+    "CALIPER_PROCESSOR_GUARANTEE": ("processor", "guarantee"),
 }
 CONFIG_ENV = "CALIPER_CONFIG"
 # Scalar settings that are secrets (masked in --print-config); the librdkafka ones go by name.
 SECRET_KEYS = (("ingest", "secret"),)
+
+GUARANTEES = ("at-least-once", "exactly-once")
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _SECRET_RE = re.compile(r"password|secret|key\.pem|oauthbearer\.config|jaas", re.IGNORECASE)
@@ -190,6 +202,23 @@ class Config:
         conf.update(self.kafka)
         conf.update(self.consumer)
         return conf
+
+    def transactional_id(self) -> str:
+        """processor.transactional_id, else one stable across restarts of the same member.
+
+        A restarted worker must come back with its predecessor's id: `init_transactions` then aborts
+        the transaction the predecessor left open, instead of read_committed consumers waiting
+        for transaction.timeout.ms. Static membership (consumer group.instance.id) names the member;
+        without it the host name does (a Kubernetes pod's name; stable in a StatefulSet).
+        """
+        if self.processor["transactional_id"]:
+            return str(self.processor["transactional_id"])
+        member = self.consumer.get("group.instance.id") or self.kafka.get("group.instance.id")
+        if not member:
+            import socket
+
+            member = socket.gethostname()
+        return f"{self.processor['group_id']}-{member}"
 
     def producer_config(self) -> dict[str, Any]:
         """librdkafka producer properties: idempotent with acks=all, then [kafka], then [producer]."""
@@ -379,10 +408,26 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f'processor.unmapped: expected "topic" or "skip", got {p["unmapped"]!r}')
     if not p["group_id"]:
         raise ConfigError("processor.group_id: must not be empty")
-    for key in ("max_record_bytes", "batch_size", "max_in_flight", "commit_every", "unmapped_names_max"):
+    if p["guarantee"] not in GUARANTEES:
+        expected = " or ".join(repr(g) for g in GUARANTEES)
+        raise ConfigError(f"processor.guarantee: expected {expected}, got {p['guarantee']!r}")
+    for key in (
+        "max_record_bytes",
+        "batch_size",
+        "max_in_flight",
+        "commit_every",
+        "unmapped_names_max",
+        "transaction_max_inputs",
+    ):
         if p[key] < 1:
             raise ConfigError(f"processor.{key}: must be at least 1, got {p[key]}")
-    for key in ("consume_timeout_s", "commit_interval_s", "shutdown_timeout_s", "statistics_interval_s"):
+    for key in (
+        "consume_timeout_s",
+        "commit_interval_s",
+        "shutdown_timeout_s",
+        "statistics_interval_s",
+        "transaction_interval_s",
+    ):
         if p[key] <= 0:
             raise ConfigError(f"processor.{key}: must be positive, got {p[key]}")
     if not 0 <= cfg.http["port"] <= 65535:
@@ -402,6 +447,8 @@ def validate(cfg: Config) -> None:
                     f"{section}.{key}: set by the worker itself (offsets are committed only after delivery); "
                     "use processor.group_id for the group"
                     if key == "group.id"
+                    else f"{section}.{key}: set by the worker from processor.transactional_id (exactly-once)"
+                    if key == "transactional.id"
                     else f"{section}.{key}: set by the worker itself and cannot be overridden"
                 )
     if not cfg.bootstrap_servers():
