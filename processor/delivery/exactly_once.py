@@ -40,6 +40,8 @@ log = logging.getLogger("processor.delivery")
 CALL_TIMEOUT_S = 30.0
 WATCHDOG_SLACK_S = 30.0
 MAX_COMMIT_RETRIES = 10
+INIT_FIRST_TIMEOUT_S = 5.0
+WAIT_LOG_INTERVAL_S = 60.0
 
 
 class TransactionHook:
@@ -95,20 +97,28 @@ class ExactlyOnce(Delivery):
         self._produce = producer.produce
         threading.Thread(target=self._watchdog, name="txn-watchdog", daemon=True).start()
         t0 = time.monotonic()
+        attempts, logged_at = 0, -1e9
         while True:
+            attempts += 1
+            # A short first try, so that a broker that is not there yet is reported within seconds.
+            timeout = INIT_FIRST_TIMEOUT_S if attempts == 1 else CALL_TIMEOUT_S
             try:
-                self._guarded("init_transactions", producer.init_transactions, CALL_TIMEOUT_S)
+                self._guarded("init_transactions", producer.init_transactions, timeout)
                 break
             except KafkaException as exc:
                 err = exc.args[0]
-                if err.retriable() and not self.stopping:
+                if self.stopping:  # SIGTERM while waiting: nothing was read, nothing to commit
+                    return
+                if not err.retriable():
+                    self.fail(f"init_transactions failed: {err.str()}")
+                    return
+                now = time.monotonic()
+                if now - logged_at >= WAIT_LOG_INTERVAL_S:  # once a minute, not once per try
+                    logged_at = now
                     log.warning(
-                        "init_transactions: broker not ready; retrying",
-                        extra={"fields": {"error": err.str()}},
+                        "waiting for the broker: transactions cannot be initialised yet",
+                        extra={"fields": {"error": err.str(), "waited_s": round(now - t0, 1)}},
                     )
-                    continue
-                self.fail(f"init_transactions failed: {err.str()}")
-                return
         log.info(
             "transactions initialised",
             extra={

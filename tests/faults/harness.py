@@ -481,13 +481,13 @@ class Watcher:
         return min(later) - t if later else None
 
 
-def _reader(bootstrap: str, *, eof: bool) -> Consumer:
+def _reader(bootstrap: str, *, eof: bool, isolation: str = "read_committed") -> Consumer:
     return Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"fault-reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
-            "isolation.level": "read_committed",
+            "isolation.level": isolation,
             "enable.partition.eof": eof,
             "reconnect.backoff.max.ms": 500,
             "fetch.wait.max.ms": 100,
@@ -495,9 +495,10 @@ def _reader(bootstrap: str, *, eof: bool) -> Consumer:
     )
 
 
-def count_outputs(job: Job, timeout: float = 90) -> Counter[int]:
-    """How many times each input number came out, over every output topic, read to the end."""
-    c = _reader(job.bootstrap, eof=True)
+def count_outputs(job: Job, timeout: float = 90, isolation: str = "read_committed") -> Counter[int]:
+    """How many times each input number came out, over every output topic, read to the end
+    (read_uncommitted also counts the records of aborted transactions)."""
+    c = _reader(job.bootstrap, eof=True, isolation=isolation)
     parts = [TopicPartition(t, p, 0) for t, n in job.outputs().items() for p in range(n)]
     c.assign(parts)
     seen: Counter[int] = Counter()
