@@ -49,6 +49,12 @@ bench: install ## throughput vs passthrough, Quix Streams and mapping alone, lat
 	  BENCH_QUIX_PYTHON="$${BENCH_QUIX_PYTHON:-$$(test -f $(QUIX_VENV)/.ready && echo $(QUIX_VENV)/bin/python)}" \
 	  $(BIN)/python -m bench
 
+# ---- soak: not part of `make test` (10 minutes by default) ----
+.PHONY: soak
+
+soak: install ## SOAK_RATE (2,000) events/s for SOAK_SECONDS (600) with a worker kill -9 and a broker restart; fails on loss, exactly-once duplicates or RSS growth > 10 %
+	$(BIN)/python -m tests.faults.soak
+
 # ---- deployment files: alert rules (promtool), Compose and Kubernetes schemas, Dockerfile, dashboard ----
 .PHONY: check-deploy
 

@@ -4,7 +4,9 @@ First 200 ms of added latency, then a 20 s cut (blackhole: packets dropped, requ
 nothing lost, no exit. Then a cut longer than the producer's message.timeout.ms (5 s here):
 at-least-once exits 1 without committing past the inputs whose outputs were not delivered, and a
 restart completes the job; exactly-once treats the timed-out records as the abortable transaction
-error librdkafka reports, aborts and rewinds, and completes the job once the network is back.
+error librdkafka reports (aborts, rewinds and goes on), or, when the cut catches it inside
+commit_transaction, waits there until the network is back; either way it loses and duplicates
+nothing and needs no restart.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ LATENCY_S, LATENCY_FOR_S = 0.2, 8
 CUT_S = 20
 MESSAGE_TIMEOUT_MS = 5000
 LONG_CUT_S = 15
+EXIT_WITHIN_S = 40
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +134,11 @@ def test_a_cut_longer_than_message_timeout(broker, fault_proxy, guarantee, tmp_p
         time.sleep(3)
         t_cut = time.monotonic()
         fault_proxy.cut("blackhole")
-        exited = wait_until(lambda: not w.alive(), LONG_CUT_S)
+        # at-least-once: the records time out after message.timeout.ms, then the worker stops (its
+        # consumer's close waits on the cut network too); the cut lasts until it exited
+        exited = wait_until(
+            lambda: not w.alive(), LONG_CUT_S if guarantee == "exactly-once" else EXIT_WITHIN_S
+        )
         exit_s = time.monotonic() - t_cut if exited else None
         # What the group committed while the outputs were undeliverable (read directly, not via the proxy)
         offsets_at_exit = committed(job.bootstrap, job.group, job.input, job.partitions) if exited else None
@@ -179,7 +186,6 @@ def test_a_cut_longer_than_message_timeout(broker, fault_proxy, guarantee, tmp_p
             assert below_out, "an input below a committed offset never came out: committed past it"
         else:
             assert counts["duplicates"] == 0, fig
-            assert rc_first is not None or (aborted or 0) >= 1, fig
     finally:
         fault_proxy.restore()
         job.kill_workers()
