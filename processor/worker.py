@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import threading
 import time
 from functools import partial
 from typing import Any
@@ -49,6 +50,7 @@ RESUME_FRACTION = 0.75  # consume again once in-flight work is back under 75% of
 # counting; the cyclic collector's default first-generation threshold (700) would run it every ~20
 # events. Start-up objects (modules, the mapping registry) are frozen out of its scans.
 GC_THRESHOLDS = (50_000, 20, 100)
+FATAL_CLOSE_S = 5.0  # after a permanent failure, the most the consumer's close may hold the exit
 
 
 class Worker:
@@ -216,11 +218,16 @@ class Worker:
         left = d.shutdown(self._shutdown_timeout)
         d.stopping = True
         self.stopped_at = time.monotonic()
-        try:
-            if time.monotonic() < deadline:
-                self.consumer.close()  # revokes everything; the strategy finishes within the budget
-        except KafkaException as exc:
-            log.warning("consumer close failed", extra={"fields": {"error": str(exc)}})
+        if d.fatal:
+            # Leaving the group may wait on a broker that cannot be reached (an outstanding commit
+            # holds close() until its request times out): give it a few seconds, then exit anyway.
+            closer = threading.Thread(target=self._close_consumer, name="consumer-close", daemon=True)
+            closer.start()
+            closer.join(FATAL_CLOSE_S)
+            if closer.is_alive():
+                log.warning(f"the consumer did not close within {FATAL_CLOSE_S:.0f} s; exiting without it")
+        elif time.monotonic() < deadline:
+            self._close_consumer()  # revokes everything; the strategy finishes within the budget
         self.tallies.flush()
         self.metrics.in_flight.set(d.in_flight)
         if d.fatal:
@@ -231,6 +238,13 @@ class Worker:
             extra={"fields": {"consumed": self.consumed_total, "undelivered": left}},
         )
         return 1 if left else 0
+
+    def _close_consumer(self) -> None:
+        assert self.consumer is not None
+        try:
+            self.consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("consumer close failed", extra={"fields": {"error": str(exc)}})
 
     def busy_seconds(self) -> float:
         """From the first input consumed to the end of the loop (throughput without the group join)."""

@@ -209,7 +209,9 @@ class AtLeastOnce(Delivery):
                 "outputs not acknowledged at shutdown; their inputs stay uncommitted",
                 extra={"fields": {"undelivered": left}},
             )
-        self.commit(sync=True)
+        # After a permanent failure the broker may be out of reach: a synchronous commit would hold
+        # the exit until its request timed out. What is done is committed if the request gets through.
+        self.commit(sync=self.fatal is None)
         # The consumer's close() revokes everything; the revoke handler flushes again, within
         # what is left of the budget.
         self.revoke_flush_s = 0.0 if self.fatal else max(0.0, deadline - time.monotonic())
