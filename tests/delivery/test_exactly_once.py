@@ -130,3 +130,33 @@ def test_checkpoint_commits_deliver_each_input_once_on_a_clean_run(stack) -> Non
     assert set(seen) == set(range(500)) and set(seen.values()) == {1}
     assert sum(committed(s.bootstrap, s.group, s.input, 3).values()) == len(values) + len(bad)
     assert sample_value(w.metrics, "caliper_envelopes_produced_total", {"profile": "session"}) > 0
+
+
+def test_two_workers_with_one_transactional_id_the_older_is_fenced_and_exits_1(stack, tmp_path) -> None:
+    import time
+
+    from tests.worker.conftest import wait_for
+
+    s = stack(partitions=2)
+    env = {"CALIPER_PROCESSOR_GUARANTEE": "exactly-once", "CALIPER_PROCESSOR_TRANSACTIONAL_ID": "shared-id"}
+    older, _ = s.start(log=tmp_path / "older.log", **env)
+    produce(s.bootstrap, s.input, [(None, v, None) for v in inputs(50)])
+    wait_for(lambda: b"transactions initialised" in (tmp_path / "older.log").read_bytes(), 60, "older up")
+    time.sleep(3)
+    newer, _ = s.start(log=tmp_path / "newer.log", **env)
+    wait_for(lambda: b"transactions initialised" in (tmp_path / "newer.log").read_bytes(), 60, "newer up")
+    deadline = time.monotonic() + 60
+    n = 50
+    while older.poll() is None and time.monotonic() < deadline:  # inputs make the older one transact
+        produce(s.bootstrap, s.input, [(None, v, None) for v in inputs(n + 10)[n:]])
+        n += 10
+        time.sleep(0.5)
+    assert older.poll() == 1, (tmp_path / "older.log").read_text()[-3000:]
+    errors = [
+        orjson.loads(line)
+        for line in (tmp_path / "older.log").read_bytes().splitlines()
+        if line.startswith(b"{") and b'"level":"error"' in line
+    ]
+    assert errors and any("fenced" in e.get("error", "").lower() for e in errors), errors
+    assert not any(b"Traceback" in line for line in (tmp_path / "older.log").read_bytes().splitlines())
+    assert newer.poll() is None  # the newer one carries on
