@@ -404,7 +404,7 @@ class Worker:
         if err.fatal():
             if client == "producer":
                 self.metrics.produce_errors.inc()
-            self.delivery.fail(f"fatal {client} error: {err.str()}")
+            self.delivery.fatal_error(client, err)
         else:
             fields = {"client": client, "error": err.str(), "code": err.name()}
             log.warning("kafka client error", extra={"fields": fields})

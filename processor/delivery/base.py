@@ -127,7 +127,14 @@ class Delivery:
     def serve(self, timeout: float) -> None:
         """Serve delivery reports (the loop calls it every iteration)."""
         assert self.s.producer is not None
-        self.s.producer.poll(timeout)
+        try:
+            self.s.producer.poll(timeout)
+        except KafkaException as exc:  # a transactional producer raises its fatal error from poll
+            err = exc.args[0]
+            if err.fatal():
+                self.fatal_error("producer", err)
+            else:
+                log.warning("producer poll failed", extra={"fields": {"error": err.str()}})
 
     # ---- failures ----------------------------------------------------------------------------
 
@@ -141,9 +148,24 @@ class Delivery:
                 "permanent failure; stopping without committing past it", extra={"fields": {"error": reason}}
             )
 
+    def fatal_error(self, client: str, err: KafkaError) -> None:
+        """A fatal error from a client's error callback."""
+        self.fail(f"fatal {client} error: {self.explain(err)}")
+
+    def explain(self, err: KafkaError) -> str:
+        """librdkafka's text of an error, with what it means for this strategy when that helps."""
+        return err.str()
+
     def produce_failed(self, topic: str, err: KafkaError) -> None:
+        if err.code() == KafkaError._FATAL and self.s.producer is not None:
+            # "Local: Fatal error" says nothing: the error callback, served now, names the cause
+            # (or poll raises the underlying error itself)
+            try:
+                self.s.producer.poll(0)
+            except KafkaException as exc:
+                err = exc.args[0]
         self.metrics.produce_errors.inc()
-        self.fail(f"produce to {topic} failed: {err.str()}")
+        self.fail(f"produce to {topic} failed: {self.explain(err)}")
 
     def produce_careful(
         self,

@@ -40,6 +40,8 @@ log = logging.getLogger("processor.delivery")
 CALL_TIMEOUT_S = 30.0
 WATCHDOG_SLACK_S = 30.0
 MAX_COMMIT_RETRIES = 10
+# A newer producer with our transactional.id took over (it bumped the epoch).
+FENCED = {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
 INIT_FIRST_TIMEOUT_S = 5.0
 WAIT_LOG_INTERVAL_S = 60.0
 
@@ -110,7 +112,7 @@ class ExactlyOnce(Delivery):
                 if self.stopping:  # SIGTERM while waiting: nothing was read, nothing to commit
                     return
                 if not err.retriable():
-                    self.fail(f"init_transactions failed: {err.str()}")
+                    self.fail(f"init_transactions failed: {self.explain(err)}")
                     return
                 now = time.monotonic()
                 if now - logged_at >= WAIT_LOG_INTERVAL_S:  # once a minute, not once per try
@@ -195,6 +197,14 @@ class ExactlyOnce(Delivery):
             return
         super().produce_failed(topic, err)
 
+    def explain(self, err: KafkaError) -> str:
+        if err.code() in FENCED:
+            return (
+                f"fenced: another worker started with transactional.id {self.transactional_id!r} and "
+                f"carries on; this one stops ({err.str()})"
+            )
+        return err.str()
+
     def before_batch(self) -> None:
         if self.fatal is None:
             self.halted = False  # a rewind halted the previous batch; this one starts after the seek
@@ -275,7 +285,7 @@ class ExactlyOnce(Delivery):
         if err.txn_requires_abort():
             self._abort(f"{what}: {err.str()}")
         else:
-            self.fail(f"{what} failed: {err.str()}")
+            self.fail(f"{what} failed: {self.explain(err)}")
 
     def _abort(self, reason: str) -> None:
         """Abort the open transaction and rewind every assigned partition to its committed offset."""
@@ -287,7 +297,7 @@ class ExactlyOnce(Delivery):
         try:
             self._guarded("abort_transaction", lambda: producer.abort_transaction(CALL_TIMEOUT_S))
         except KafkaException as exc:
-            self.fail(f"abort_transaction failed: {exc.args[0].str()}")
+            self.fail(f"abort_transaction failed: {self.explain(exc.args[0])}")
             return
         self.metrics.transactions.labels("aborted").inc()
         self._open = False
