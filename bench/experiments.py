@@ -52,12 +52,11 @@ LATENCY: dict[str, dict[str, str]] = {
 
 # BENCH_EXPERIMENTS=commits: how inputs are committed (docs/performance.md, "Delivery guarantees").
 EOS = {"CALIPER_PROCESSOR_GUARANTEE": "exactly-once"}
-CHECKPOINT = {"CALIPER_PROCESSOR_COMMIT_STRATEGY": "checkpoint"}
 COMMITS: dict[str, dict[str, str]] = {
     "at-least-once, per-record tracking (default)": {},
-    "at-least-once, checkpoint (flush, then commit)": CHECKPOINT,
-    "exactly-once, transactions of 100 ms / 5,000 inputs (default)": EOS,
-    "exactly-once, 50 ms": {**EOS, "CALIPER_PROCESSOR_TRANSACTION_INTERVAL_S": "0.05"},
+    "exactly-once, transactions of 50 ms / 5,000 inputs (default)": EOS,
+    "exactly-once, 100 ms": {**EOS, "CALIPER_PROCESSOR_TRANSACTION_INTERVAL_S": "0.1"},
+    "exactly-once, 25 ms": {**EOS, "CALIPER_PROCESSOR_TRANSACTION_INTERVAL_S": "0.025"},
     "exactly-once, 250 ms": {**EOS, "CALIPER_PROCESSOR_TRANSACTION_INTERVAL_S": "0.25"},
     "exactly-once, 1 s / 20,000": {
         **EOS,

@@ -72,7 +72,11 @@ class VisibleTimes:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            msgs = self._c.consume(1000, 0.05)
+            # poll returns with the first record; consume(n, t) would wait for n records or t
+            first = self._c.poll(0.05)
+            if first is None:
+                continue
+            msgs = [first, *self._c.consume(1000, 0)]
             now = time.time() * 1000
             for m in msgs:
                 if m.error() is None:

@@ -60,10 +60,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # "at-least-once" (offsets committed once every output is acknowledged) or "exactly-once"
         # (outputs and offsets in one Kafka transaction; consumers read with read_committed)
         "guarantee": "at-least-once",
-        # at-least-once: "tracked" (per-record delivery reports) or "checkpoint" (flush, then commit)
-        "commit_strategy": "tracked",
         # exactly-once: a transaction ends after this long or this many inputs, whichever is first
-        "transaction_interval_s": 0.1,
+        "transaction_interval_s": 0.05,
         "transaction_max_inputs": 5_000,
         # exactly-once: "" derives it from group_id and consumer group.instance.id, else the host name
         "transactional_id": "",
@@ -413,10 +411,6 @@ def validate(cfg: Config) -> None:
     if p["guarantee"] not in GUARANTEES:
         expected = " or ".join(repr(g) for g in GUARANTEES)
         raise ConfigError(f"processor.guarantee: expected {expected}, got {p['guarantee']!r}")
-    if p["commit_strategy"] not in ("tracked", "checkpoint"):
-        raise ConfigError(
-            f'processor.commit_strategy: expected "tracked" or "checkpoint", got {p["commit_strategy"]!r}'
-        )
     for key in (
         "max_record_bytes",
         "batch_size",

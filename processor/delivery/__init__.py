@@ -5,7 +5,6 @@ output is produced, how inputs are tracked and when their offsets are committed:
 
 - `at_least_once`: offsets committed by the consumer once every output of an input is acknowledged
   (per-record delivery reports).
-- `checkpoint`: at-least-once without per-record reports: flush, then commit all consumed before;
 - `exactly_once`: Kafka transactions (KIP-447): outputs and the inputs' offsets commit together.
 """
 
@@ -25,10 +24,6 @@ def build(guarantee: str, services: Services) -> Delivery:
         from processor.delivery.exactly_once import ExactlyOnce
 
         return ExactlyOnce(services)
-    if guarantee == "at-least-once" and services.config.processor["commit_strategy"] == "checkpoint":
-        from processor.delivery.checkpoint import Checkpoint
-
-        return Checkpoint(services)
     if guarantee == "at-least-once":
         from processor.delivery.at_least_once import AtLeastOnce
 

@@ -117,21 +117,6 @@ def test_an_aborted_transaction_leaves_nothing_visible_and_its_inputs_are_proces
     assert sum(committed(s.bootstrap, s.group, s.input, 2).values()) == 300
 
 
-def test_checkpoint_commits_deliver_each_input_once_on_a_clean_run(stack) -> None:
-    """processor.commit_strategy = "checkpoint" (at-least-once without per-record reports)."""
-    s = stack(partitions=3)
-    values = inputs(500)
-    bad = bad_samples()
-    produce(s.bootstrap, s.input, [(None, v, None) for v in values + bad])
-    cfg = load(env=s.env(CALIPER_PROCESSOR_COMMIT_STRATEGY="checkpoint", CALIPER_METRICS_PORT="0"))
-    w = Worker(cfg, exit_when_drained=True)
-    assert w.run() == 0
-    seen = numbers(read(s.bootstrap, [s.output(p) for p in PROFILES], "read_uncommitted"))
-    assert set(seen) == set(range(500)) and set(seen.values()) == {1}
-    assert sum(committed(s.bootstrap, s.group, s.input, 3).values()) == len(values) + len(bad)
-    assert sample_value(w.metrics, "caliper_envelopes_produced_total", {"profile": "session"}) > 0
-
-
 def test_two_workers_with_one_transactional_id_the_older_is_fenced_and_exits_1(stack, tmp_path) -> None:
     import time
 
