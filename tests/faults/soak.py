@@ -76,8 +76,8 @@ def main() -> int:
         wait_for(lambda: w.ready() or not w.alive(), 90, "the worker ready")
         watch = Watcher(job)
         clock = time.time() - time.monotonic()  # wall = monotonic + clock
-        feeder = Feeder(job.bootstrap, job.input, rate).start()
         t0 = time.monotonic()
+        feeder = Feeder(job.bootstrap, job.input, rate).start()
         kill_at, broker_at = seconds / 3, seconds / 2
 
         def until(t: float) -> None:
