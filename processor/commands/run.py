@@ -18,7 +18,10 @@ HELP = "run the worker: Canvas live events from Kafka -> Caliper envelopes on Ka
 DESCRIPTION = """\
 Consume Canvas live events from the input topic, map each to a Caliper 1.1 envelope and produce it
 to the topic of its metric profile, keyed by the actor (Person) id, else the course/group id.
-Offsets are committed only after every output of an input is acknowledged (at-least-once).
+Delivery (--guarantee, processor.guarantee): at-least-once (default) commits an input's offset only
+after every output of it is acknowledged, so a crash re-sends some outputs (same event ids) and
+loses none; exactly-once writes the outputs and the inputs' offsets in one Kafka transaction, so
+consumers reading with isolation.level=read_committed see each output once (docs/operations.md).
 Inputs that cannot be mapped go to the dead-letter topic with __connect.errors.* headers; events
 without a mapping go to the unmapped topic (or are skipped, processor.unmapped = "skip").
 
@@ -31,6 +34,8 @@ $CALIPER_CONFIG) < environment. Environment variables:
   CALIPER_UNMAPPED_TOPIC           events without a mapping (canvas.live-events.unmapped)
   CALIPER_GROUP_ID                 consumer group (caliper-processor)
   CALIPER_METRICS_PORT             HTTP port of /metrics /healthz /readyz (9464; 0 = any free port)
+  CALIPER_PROCESSOR_MAPPINGS       mapping set: instructure (default) or extended (--mappings)
+  CALIPER_PROCESSOR_GUARANTEE      at-least-once (default) or exactly-once (--guarantee)
   CALIPER_<SECTION>_<KEY>          any key of [topics] [processor] [http] [logging],
                                    e.g. CALIPER_PROCESSOR_MAX_IN_FLIGHT=2000
   CALIPER_KAFKA_<PROP>             any librdkafka property for both clients, "_" read as ".",
@@ -39,7 +44,8 @@ $CALIPER_CONFIG) < environment. Environment variables:
 
 Exit status: 0 after SIGTERM/SIGINT (in-flight outputs delivered and committed within
 processor.shutdown_timeout_s) or when drained (--exit-when-drained); 1 on a permanent produce
-failure (nothing is committed past the failed input, so a restart retries it) or when outputs were
+failure (nothing is committed past the failed input, so a restart retries it; exactly-once: also
+when fenced by another worker with the same transactional.id) or when outputs were
 still undelivered at shutdown; 2 on a configuration error; 130 on a second SIGTERM/SIGINT (exit at
 once; inputs not yet committed are read again on restart).
 
@@ -63,6 +69,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         default=None,
         help="validate every envelope (tolerant by default, strict with --strict); failures are dead letters",
+    )
+    from processor.mapping_mode import add_option
+
+    add_option(parser)
+    parser.add_argument(
+        "--guarantee",
+        choices=("at-least-once", "exactly-once"),
+        help="delivery guarantee (default: processor.guarantee, at-least-once); exactly-once needs "
+        "a transactional.id per worker (processor.transactional_id, else derived)",
     )
     parser.add_argument(
         "--exit-when-drained",
@@ -96,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         cfg.processor["strict"] = True
     if args.validate:
         cfg.processor["validate"] = True
+    if args.mappings:
+        cfg.processor["mappings"] = args.mappings
+    if args.guarantee:
+        cfg.processor["guarantee"] = args.guarantee
     if args.log_format:
         cfg.logging["format"] = args.log_format
     if args.log_level:
