@@ -89,7 +89,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "jwks_refresh_min_interval_s": 30.0,
         "jwks_timeout_s": 5.0,
         "secret": "",
-        "secret_file": "",
         "secret_header": "X-Caliper-Secret",
         "secret_param": "secret",
         "max_body_bytes": 262_144,
@@ -483,8 +482,6 @@ def _validate_ingest(i: dict[str, Any]) -> None:
         raise ConfigError(f"ingest.leeway_s: clock-skew allowance must be 0-600 s, got {i['leeway_s']}")
     if i["max_body_bytes"] < 1024:
         raise ConfigError(f"ingest.max_body_bytes: must be at least 1024, got {i['max_body_bytes']}")
-    if i["secret"] and i["secret_file"]:
-        raise ConfigError("ingest.secret and ingest.secret_file: set one, not both")
     if bool(i["tls_cert"]) != bool(i["tls_key"]):
         raise ConfigError("ingest.tls_cert and ingest.tls_key: set both (TLS) or neither (plain HTTP)")
 

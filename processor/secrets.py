@@ -28,7 +28,8 @@ MIN_REDACT_LEN = 4
 _SECRET_NAME = re.compile(
     r"password|passwd|passphrase|secret|credential|jaas|oauthbearer\.config|user[._]?info"
     # a bare `key` is secret (privacy.key, api_key), but `...private.key` + `_FILE` is librdkafka's path
-    r"|(^|(?<!private)[._])(api[._]?)?key$|(^|[._])token$|key\.pem$|private\.key\.(pem|passphrase)$",
+    # and ingest.tls_key the path of a PEM file
+    r"|(^|(?<!private)(?<!tls)[._])(api[._]?)?key$|(^|[._])token$|key\.pem$|private\.key\.(pem|passphrase)$",
     re.IGNORECASE,
 )
 # user:password@ inside a URL (a Schema Registry or JWKS URL with credentials in it)
