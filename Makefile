@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 $(BIN)/caliper-processor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	@# setuptools prints an "Editable installation" note on every editable install; it is not a warning
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q -e '.[dev,bench]'
 	@touch $@
 
 install: $(BIN)/caliper-processor ## create .venv with the package and its dev tools
@@ -48,6 +49,12 @@ bench: install ## throughput vs passthrough, Quix Streams and mapping alone, lat
 	  BENCH_QUIX_PYTHON="$${BENCH_QUIX_PYTHON:-$$(test -f $(QUIX_VENV)/.ready && echo $(QUIX_VENV)/bin/python)}" \
 	  $(BIN)/python -m bench
 
+# ---- soak: not part of `make test` (10 minutes by default) ----
+.PHONY: soak
+
+soak: install ## SOAK_RATE (2,000) events/s for SOAK_SECONDS (600) with a worker kill -9 and a broker restart; fails on loss, exactly-once duplicates or RSS growth > 10 %
+	$(BIN)/python -m tests.faults.soak
+
 # ---- deployment files: alert rules (promtool), Compose and Kubernetes schemas, Dockerfile, dashboard ----
 .PHONY: check-deploy
 
@@ -71,3 +78,9 @@ run: install ## the worker against $KAFKA_BOOTSTRAP_SERVERS, else the local brok
 demo: install ## sample Canvas events through the worker on a local broker (started if none configured), with a summary
 	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then deploy/local-kafka/kafka.sh up; fi
 	@KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-$(LOCAL_BOOTSTRAP)} $(BIN)/python -m processor.demo
+
+# ---- mapping docs: docs/mappings.md is generated from the registry (tests/mappings check it) ----
+.PHONY: docs-mappings
+
+docs-mappings: install ## regenerate docs/mappings.md (every Canvas event, its Caliper form and why)
+	$(BIN)/python -m mappings.docs > docs/mappings.md

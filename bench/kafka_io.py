@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.generator import Event
@@ -140,6 +140,9 @@ class AppendSpan:
         return max(0.001, (self.last_ms - self.first_ms) / 1000)
 
 
+TAIL = 64  # records read back from the end of each partition for its last log-append time
+
+
 def append_span(bootstrap: str, topics: Iterable[str]) -> AppendSpan | None:
     """Read only the first and last record of every non-empty partition: LogAppendTime grows
     within a partition, so those two bound the whole run without reading it back."""
@@ -151,23 +154,33 @@ def append_span(bootstrap: str, topics: Iterable[str]) -> AppendSpan | None:
             "bootstrap.servers": bootstrap,
             "group.id": "bench-span",
             "enable.auto.commit": False,
+            "enable.partition.eof": True,
             "fetch.max.bytes": 4_000_000,
             "max.partition.fetch.bytes": 1_000_000,
         }
     )
     stamps: list[int] = []
+    # The first record of each partition, then the last ones: a transactional producer's partitions
+    # end in a commit marker (an offset no consumer is given), so the tail is read to its end.
     try:
-        for pick in (lambda low, high: low, lambda low, high: high - 1):
-            wanted = {tp: pick(*lh) for tp, lh in marks.items()}
+        for start, whole in ((lambda low, high: low, False), (lambda low, high: max(low, high - TAIL), True)):
+            wanted = {tp: start(*lh) for tp, lh in marks.items()}
             consumer.assign([TopicPartition(t, p, off) for (t, p), off in wanted.items()])
             deadline = time.monotonic() + 60
             while wanted:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"no record at {sorted(wanted.items())[:3]}")
-                for msg in consumer.consume(len(wanted), 1.0):
+                for msg in consumer.consume(1000, 1.0):
                     tp = (msg.topic(), msg.partition())
-                    if msg.error() is None and tp in wanted and msg.offset() >= wanted[tp]:
-                        stamps.append(msg.timestamp()[1])
+                    if tp not in wanted:
+                        continue
+                    err = msg.error()
+                    if err is not None:
+                        if err.code() == KafkaError._PARTITION_EOF:
+                            del wanted[tp]
+                        continue
+                    stamps.append(msg.timestamp()[1])
+                    if not whole:
                         del wanted[tp]
             consumer.unassign()
     finally:
@@ -205,7 +218,7 @@ def read_all(
             "bootstrap.servers": bootstrap,
             "group.id": "bench-read-all",
             "enable.auto.commit": False,
-            "enable.partition.eof": False,
+            "enable.partition.eof": True,  # a transactional partition ends in a marker, not a record
         }
     )
     try:
@@ -216,11 +229,14 @@ def read_all(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"reading back {len(left)} partitions timed out")
             for msg in consumer.consume(1000, 1.0):
-                if msg.error() is not None:
-                    continue
                 tp = (msg.topic(), msg.partition())
                 high = left.get(tp)
                 if high is None:
+                    continue
+                err = msg.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        del left[tp]
                     continue
                 yield msg.topic(), msg.value(), msg.timestamp()[1]
                 if msg.offset() >= high - 1:

@@ -4,6 +4,11 @@ Latency of an event = log-append time of its envelope minus log-append time of i
 stamped by the broker (the topics use LogAppendTime), matched by the Caliper event id: the id is
 derived from the input bytes, so the bench computes it with the project's own Transformer. The
 first seconds of load warm the worker up and are left out.
+
+With exactly-once an envelope is appended when it is produced but readable only when its
+transaction commits, so the log-append time says too little: a read_committed consumer follows the
+outputs during the load and stamps each envelope when it is handed over (`visible_*` figures, the
+latency a consumer of the outputs sees; with at-least-once they add only the consumer's fetch wait).
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import orjson
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bench import kafka_io
 from bench.generator import EventGenerator
@@ -42,6 +49,46 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float) -> str:
             pass
         time.sleep(0.2)
     return "timeout"
+
+
+class VisibleTimes:
+    """Follow the output topics with read_committed on a thread: wall-clock ms each envelope arrived."""
+
+    def __init__(self, bootstrap: str, topics: list[str], partitions: int) -> None:
+        self.arrived: dict[str, float] = {}
+        self._c = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"bench-visible-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "fetch.wait.max.ms": 5,
+            }
+        )
+        self._c.assign([TopicPartition(t, p, 0) for t in topics for p in range(partitions)])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="visible", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            # poll returns with the first record; consume(n, t) would wait for n records or t
+            first = self._c.poll(0.05)
+            if first is None:
+                continue
+            msgs = [first, *self._c.consume(1000, 0)]
+            now = time.time() * 1000
+            for m in msgs:
+                if m.error() is None:
+                    try:
+                        self.arrived.setdefault(orjson.loads(m.value())["data"][0]["id"], now)
+                    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+                        continue
+        self._c.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -107,6 +154,7 @@ def measure(
     env = {**worker_env(bootstrap, topics, f"{prefix}.group", port), **(extra_env or {})}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     result: dict = {"offered_per_s": rate, "seconds": seconds, "warmup_s": WARMUP_S, "bucket_ms": BUCKET_MS}
+    visible = VisibleTimes(bootstrap, topics.outputs, partitions)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([*worker_command, "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -122,6 +170,7 @@ def measure(
             if cpu is not None:  # the worker's CPU under steady load, idle polling included
                 result["worker_cpu_s_per_1k_events"] = round(cpu / len(events) * 1000, 4)
         finally:
+            visible.stop()
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -137,6 +186,11 @@ def measure(
             if value in first_measured:
                 measured_ids[transformer.transform(value).event["id"]] = ts
         latencies: list[float] = []
+        seen: list[float] = []
+        for event_id, at in visible.arrived.items():
+            start = measured_ids.get(event_id)
+            if start is not None:
+                seen.append(max(0.0, at - start))
         for _, value, ts in kafka_io.read_all(bootstrap, topics.outputs):
             try:
                 event_id = orjson.loads(value)["data"][0]["id"]
@@ -162,4 +216,13 @@ def measure(
             "histogram": histogram(latencies, BUCKET_MS),
         }
     )
+    if seen:
+        result.update(
+            {
+                "visible_matched": len(seen),
+                "visible_p50_ms": round(percentile(seen, 50), 1),
+                "visible_p99_ms": round(percentile(seen, 99), 1),
+                "visible_max_ms": round(max(seen), 1),
+            }
+        )
     return result

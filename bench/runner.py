@@ -25,7 +25,7 @@ from bench.generator import EventGenerator, mix_weights
 from bench.jobs import JobTopics, worker_env
 from bench.measure import ChildRun, run_child
 from bench.report import markdown, summarize, targets
-from bench.settings import REPO, BenchSettings
+from bench.settings import EOS_ENV, REPO, BenchSettings
 from bench.templates import build_templates, load_samples
 
 # A contender that has not drained the input in this many seconds per 1,000 events has stalled.
@@ -94,22 +94,29 @@ def run_passthrough(settings: BenchSettings, input_topic: str, tag: str, logs: P
 
 
 def run_processor(
-    settings: BenchSettings, input_topic: str, tag: str, logs: Path, extra_env: dict[str, str] | None = None
+    settings: BenchSettings,
+    input_topic: str,
+    tag: str,
+    logs: Path,
+    extra_env: dict[str, str] | None = None,
+    name: str = "processor",
 ) -> dict:
-    """The real worker; `extra_env` tunes it (e.g. CALIPER_PRODUCER_LINGER_MS) for experiments."""
+    """The real worker; `extra_env` tunes it (e.g. CALIPER_PRODUCER_LINGER_MS, the guarantee)."""
     topics = JobTopics(input=input_topic, prefix=tag)
     kafka_io.create_topics(settings.bootstrap, topics.outputs, settings.partitions)
     try:
         env = {**worker_env(settings.bootstrap, topics, f"{tag}.group", 0), **(extra_env or {})}
         cmd = [*settings.worker_command, "run", "--exit-when-drained"]
         run = run_child(cmd, env=env, log_path=logs / f"{tag}.log", timeout=_timeout(settings.events))
-        return _kafka_result("processor", run, settings, topics.outputs, f"{tag}.group", input_topic)
+        return _kafka_result(name, run, settings, topics.outputs, f"{tag}.group", input_topic)
     finally:
         if not settings.keep_topics:
             kafka_io.delete_topics(settings.bootstrap, topics.outputs)
 
 
-def run_quixstreams(settings: BenchSettings, input_topic: str, tag: str, logs: Path) -> dict:
+def run_quixstreams(
+    settings: BenchSettings, input_topic: str, tag: str, logs: Path, guarantee: str = "at-least-once"
+) -> dict:
     if settings.quix_python is None:
         return {"skipped": "no Quix Streams virtualenv (make bench creates bench-results/quix-venv)"}
     topics = JobTopics(input=input_topic, prefix=tag)
@@ -124,10 +131,12 @@ def run_quixstreams(settings: BenchSettings, input_topic: str, tag: str, logs: P
         ]
         cmd += ["--input", input_topic, "--output-template", topics.template, "--dlq", topics.dlq]
         cmd += ["--unmapped", topics.unmapped, "--group", f"{tag}.group", "--expected", str(settings.events)]
+        cmd += ["--guarantee", guarantee]
         run = run_child(
             cmd, env=python_env(), log_path=logs / f"{tag}.log", timeout=_timeout(settings.events)
         )
-        return _kafka_result("quixstreams", run, settings, topics.outputs, f"{tag}.group", input_topic)
+        name = "quixstreams" if guarantee == "at-least-once" else "quixstreams_eos"
+        return _kafka_result(name, run, settings, topics.outputs, f"{tag}.group", input_topic)
     finally:
         if not settings.keep_topics:
             kafka_io.delete_topics(settings.bootstrap, topics.outputs)
@@ -216,6 +225,10 @@ def run(settings: BenchSettings, samples: Path | None = None) -> dict:
             "processor": lambda tag: run_processor(settings, input_topic, tag, logs),
             "quixstreams": lambda tag: run_quixstreams(settings, input_topic, tag, logs),
             "mapping_only": lambda tag: run_mapping_only(settings, samples, tag, logs),
+            "processor_eos": lambda tag: run_processor(
+                settings, input_topic, tag, logs, EOS_ENV, name="processor_eos"
+            ),
+            "quixstreams_eos": lambda tag: run_quixstreams(settings, input_topic, tag, logs, "exactly-once"),
         }
         runs: dict[str, list[dict]] = {name: [] for name in settings.contenders}
         skipped: dict[str, str] = {}
@@ -243,35 +256,51 @@ def run(settings: BenchSettings, samples: Path | None = None) -> dict:
         if not settings.keep_topics:
             kafka_io.delete_topics(settings.bootstrap, [input_topic])
 
-    if "processor" in settings.contenders and settings.latency:
-        log(f"latency: {settings.latency_rate:,} events/s for {settings.latency_seconds} s")
-        try:
-            lat = latency.measure(
-                bootstrap=settings.bootstrap,
-                worker_command=settings.worker_command,
-                templates=templates,
-                seed=settings.seed + 1,
-                partitions=settings.partitions,
-                rate=settings.latency_rate,
-                seconds=settings.latency_seconds,
-                prefix=f"{run_id}.latency",
-                log_path=logs / f"{run_id}.latency.log",
-                keep_topics=settings.keep_topics,
-            )
-        except Exception as exc:  # the throughput results still deserve a report
-            lat = {
-                "offered_per_s": settings.latency_rate,
-                "seconds": settings.latency_seconds,
-                "error": repr(exc),
-            }
-        report["latency"] = lat
-        proc = report.setdefault("processor", {"events_per_s": None})
-        proc["p50_ms"] = lat.get("p50_ms")
-        proc["p99_ms"] = lat.get("p99_ms")
+    for name, extra in (("processor", None), ("processor_eos", EOS_ENV)):
+        if name in settings.contenders and settings.latency:
+            lat = measure_latency(settings, templates, run_id, logs, name, extra)
+            report["latency" if name == "processor" else "latency_eos"] = lat
+            proc = report.setdefault(name, {"events_per_s": None})
+            # exactly-once: what a read_committed consumer sees (an envelope is readable at commit)
+            visible = name == "processor_eos"
+            proc["p50_ms"] = lat.get("visible_p50_ms" if visible else "p50_ms")
+            proc["p99_ms"] = lat.get("visible_p99_ms" if visible else "p99_ms")
     report["targets"] = [t.as_dict() for t in targets(report)]
     report["duration_s"] = round(time.monotonic() - started, 1)
     report["machine"]["loadavg_1m_at_end"] = os.getloadavg()[0]
     return report
+
+
+def measure_latency(
+    settings: BenchSettings,
+    templates: dict,
+    run_id: str,
+    logs: Path,
+    name: str,
+    extra_env: dict[str, str] | None,
+) -> dict:
+    """End-to-end latency of the worker (one guarantee) at the offered rate."""
+    log(f"latency ({name}): {settings.latency_rate:,} events/s for {settings.latency_seconds} s")
+    try:
+        return latency.measure(
+            bootstrap=settings.bootstrap,
+            worker_command=settings.worker_command,
+            templates=templates,
+            seed=settings.seed + 1,
+            partitions=settings.partitions,
+            rate=settings.latency_rate,
+            seconds=settings.latency_seconds,
+            prefix=f"{run_id}.{name}.latency",
+            log_path=logs / f"{run_id}.{name}.latency.log",
+            keep_topics=settings.keep_topics,
+            extra_env=extra_env,
+        )
+    except Exception as exc:  # the throughput results still deserve a report
+        return {
+            "offered_per_s": settings.latency_rate,
+            "seconds": settings.latency_seconds,
+            "error": repr(exc),
+        }
 
 
 def write(report: dict, settings: BenchSettings) -> str:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONTENDERS = ("passthrough", "processor", "quixstreams", "mapping_only")
+CONTENDERS = ("passthrough", "processor", "quixstreams", "mapping_only", "processor_eos", "quixstreams_eos")
+EOS_ENV = {"CALIPER_PROCESSOR_GUARANTEE": "exactly-once"}
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:

@@ -205,6 +205,9 @@ def _check_scalar(value: object, field: str) -> None:
     raise MappingError("map", f"{field}: expected a string, number or boolean, got {kind_name}", field)
 
 
+check_scalar = _check_scalar  # for builders outside this module: one JSON scalar, checked
+
+
 def _as_id(value: object, field: str) -> str | None:
     if value is None:
         return None

@@ -39,6 +39,31 @@ BUILTIN_MODULES = (
     "mappings.events.wiki",
 )
 
+# `processor.mappings`: "instructure" maps the 32 events of Instructure's Caliper feed, exactly as
+# documented; "extended" adds a 1.1-conformant form for the 50 Canvas events Instructure never
+# maps (mappings/extended/, one module per family) and carries unnamed body fields.
+MODES = ("instructure", "extended")
+DEFAULT_MODE = "instructure"
+EXTENDED_MODULES = (
+    "mappings.extended.accounts",
+    "mappings.extended.assignment_groups",
+    "mappings.extended.conversations",
+    "mappings.extended.course_progress",
+    "mappings.extended.discussions",
+    "mappings.extended.grades",
+    "mappings.extended.groups",
+    "mappings.extended.lti",
+    "mappings.extended.migrations",
+    "mappings.extended.modules",
+    "mappings.extended.outcome_results",
+    "mappings.extended.outcomes",
+    "mappings.extended.rubrics",
+    "mappings.extended.sections",
+    "mappings.extended.sis_imports",
+    "mappings.extended.submissions",
+    "mappings.extended.users",
+)
+
 PROFILES = (
     "basic",
     "session",
@@ -85,6 +110,9 @@ class MappingSpec:
 
     func(event, spec) -> Caliper event dict (without id). `strict` (optional) rewrites that dict
     in place into the spec-conformant form; `strict_type` is the type that form carries.
+    `object_type` is the Caliper type of the event's object (for the generated docs), `mode` the
+    mapping set that holds it, `why` where the rule comes from, and `ignores` the documented body
+    fields it drops on purpose (extended mode carries every other field it does not read).
     """
 
     event_name: str
@@ -99,6 +127,10 @@ class MappingSpec:
     override: bool = False
     source: str = ""
     overrides: str | None = None
+    object_type: str = ""
+    mode: str = DEFAULT_MODE
+    why: str = ""
+    ignores: frozenset[str] = frozenset()
 
 
 _SPECS_ATTR = "__caliper_specs__"
@@ -112,6 +144,10 @@ def mapping(
     strict_type: str | None = None,
     strict: Callable[[dict], None] | None = None,
     override: bool = False,
+    object_type: str = "",
+    mode: str = DEFAULT_MODE,
+    why: str = "",
+    ignores: tuple[str, ...] = (),
 ) -> Callable[[Callable], Callable]:
     """Declare `func` as the mapping of `event_names`. Stack it for names with different actions.
 
@@ -122,6 +158,8 @@ def mapping(
         raise TypeError("mapping() needs at least one Canvas event name")
     if profile is not None and profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; one of {', '.join(PROFILES)}")
+    if mode not in MODES:
+        raise ValueError(f"unknown mappings mode {mode!r}; one of {', '.join(MODES)}")
 
     def decorate(func: Callable) -> Callable:
         source = f"{func.__module__}:{func.__qualname__}"
@@ -139,6 +177,10 @@ def mapping(
                 profile_fixed=profile is not None,
                 override=override,
                 source=source,
+                object_type=object_type,
+                mode=mode,
+                why=why,
+                ignores=frozenset(ignores),
             )
             for name in event_names
         ]
@@ -215,17 +257,25 @@ class Registry:
         return event_name in self._specs
 
 
-def builtin_registry() -> Registry:
-    """The 32 mappings of Instructure's documented Caliper events, no plug-ins."""
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise RegistryError(f"unknown mappings mode {mode!r} (expected {' or '.join(MODES)})")
+    return mode
+
+
+def builtin_registry(mode: str = DEFAULT_MODE) -> Registry:
+    """No plug-ins: the 32 mappings of Instructure's documented Caliper events ("instructure"),
+    or those plus the 50 Canvas events Instructure does not map ("extended")."""
+    modules = BUILTIN_MODULES + (EXTENDED_MODULES if check_mode(mode) == "extended" else ())
     registry = Registry()
-    for name in BUILTIN_MODULES:
+    for name in modules:
         registry.register_module(importlib.import_module(name))
     return registry
 
 
 @functools.cache
-def default_registry() -> Registry:
-    """Built-ins plus every installed plug-in; built once per process."""
-    registry = builtin_registry()
+def default_registry(mode: str = DEFAULT_MODE) -> Registry:
+    """Built-ins of `mode` plus every installed plug-in; built once per process and mode."""
+    registry = builtin_registry(mode)
     registry.load_entry_points()
     return registry

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import orjson
 
 from mappings.builders.ids import app_url
+from mappings.carry import ReadTracking, carry_unnamed
 from mappings.envelope import deterministic_id, envelope
 from mappings.errors import MappingError, UnmappedEventError
 from mappings.model import unwrap
-from mappings.registry import PROFILE_OF_TYPE, Registry, default_registry
+from mappings.registry import DEFAULT_MODE, PROFILE_OF_TYPE, Registry, check_mode, default_registry
 from mappings.strict import strict_form
 
 
@@ -29,13 +30,21 @@ class Output:
 
 
 class Transformer:
-    """Maps Canvas live events with one registry; `strict=True` emits the 1.1-conformant forms."""
+    """Maps Canvas live events with one registry; `strict=True` emits the 1.1-conformant forms.
 
-    __slots__ = ("_lookup", "registry", "strict")
+    `mappings="extended"` maps the 50 events Instructure does not (registry of that mode) and
+    carries body fields no mapping names into the object's extensions (mappings.carry).
+    """
 
-    def __init__(self, *, strict: bool = False, registry: Registry | None = None) -> None:
+    __slots__ = ("_extended", "_lookup", "mappings", "registry", "strict")
+
+    def __init__(
+        self, *, strict: bool = False, registry: Registry | None = None, mappings: str = DEFAULT_MODE
+    ) -> None:
         self.strict = strict
-        self.registry = registry if registry is not None else default_registry()
+        self.mappings = check_mode(mappings)
+        self._extended = mappings == "extended"
+        self.registry = registry if registry is not None else default_registry(mappings)
         self._lookup = self.registry.lookup
 
     def transform(self, raw: bytes) -> Output:
@@ -70,9 +79,13 @@ class Transformer:
         if spec is None:
             raise UnmappedEventError(ev.name)
         try:
+            if self._extended:
+                ev.body = body = ReadTracking(ev.body)
             event = spec.func(ev, spec)
             if self.strict:
                 event = strict_form(event, spec)
+            if self._extended:
+                carry_unnamed(event, body, spec)
             app = event.get("edApp")
             sensor = app["id"] if app.__class__ is dict else app_url(ev)
         except MappingError:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from processor import __version__
 
 # Order in which commands appear in --help.
-COMMAND_MODULES = ("run", "transform", "validate", "mappings", "topics", "schema")
+COMMAND_MODULES = ("run", "transform", "validate", "mappings", "topics", "diff", "ingest", "schema")
 
 
 def _load_commands() -> list:

@@ -6,6 +6,7 @@ Sections:
   [processor]         the loop: batching, in-flight bound, commits, shutdown, validation, unmapped policy
   [http]              the /metrics, /healthz, /readyz server
   [logging]           format and level
+  [ingest]            `caliper-processor ingest`, the HTTPS receiver for Canvas deliveries
   [kafka]             librdkafka properties for both clients (bootstrap.servers, security.protocol, sasl.*)
   [consumer]          librdkafka properties for the consumer only
   [producer]          librdkafka properties for the producer only
@@ -29,7 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mappings.registry import MODES as MAPPING_MODES  # instructure | extended
 from mappings.registry import PROFILES  # the Caliper metric profiles, one output topic each
+from processor.secrets import is_secret, mask_value, resolve_files  # noqa: F401 (is_secret re-exported)
 
 # Every scalar setting with its default; the type of the default is the type the key accepts.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -53,6 +56,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "shutdown_timeout_s": 30.0,
         "statistics_interval_s": 5.0,
         "unmapped_names_max": 200,
+        # mapping set: "instructure" (Instructure's 32, as documented) or "extended" (+ the other 50)
+        "mappings": "instructure",
+        # "at-least-once" (offsets committed once every output is acknowledged) or "exactly-once"
+        # (outputs and offsets in one Kafka transaction; consumers read with read_committed)
+        "guarantee": "at-least-once",
+        # exactly-once: a transaction ends after this long or this many inputs, whichever is first
+        "transaction_interval_s": 0.05,
+        "transaction_max_inputs": 5_000,
+        # exactly-once: "" derives it from group_id and consumer group.instance.id, else the host name
+        "transactional_id": "",
     },
     "http": {
         "host": "0.0.0.0",
@@ -68,13 +81,34 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "url": "",
         "username": "",
         "password": "",
-        "password_file": "",
         "ca_location": "",
         "subject_name_strategy": "topic",
         "auto_register": True,
         "timeout_s": 10.0,
         "retry_backoff_max_s": 30.0,
         "startup_timeout_s": 0.0,
+    },
+    # `caliper-processor ingest`: the HTTPS receiver for Canvas Data Services deliveries.
+    "ingest": {
+        "host": "0.0.0.0",
+        "port": 8080,
+        "path": "/canvas/live-events",
+        "require_signature": True,
+        "jwks_url": "https://8axpcl50e4.execute-api.us-east-1.amazonaws.com/main/jwks",
+        "issuer": "",
+        "leeway_s": 60.0,
+        "jwks_cache_s": 3600.0,
+        "jwks_refresh_min_interval_s": 30.0,
+        "jwks_timeout_s": 5.0,
+        "secret": "",
+        "secret_header": "X-Caliper-Secret",
+        "secret_param": "secret",
+        "max_body_bytes": 262_144,
+        "ack_timeout_s": 10.0,
+        "forward_headers": "x-request-id,user-agent,content-type",
+        "shutdown_timeout_s": 20.0,
+        "tls_cert": "",
+        "tls_key": "",
     },
 }
 DEFAULTS["topics"]["format"] = "json"
@@ -87,8 +121,8 @@ TOPIC_MAPS = ("profiles", "events", "formats")
 # The loop's delivery guarantee rests on these; letting a config flip them would silently lose data.
 RESERVED = {
     "consumer": ("enable.auto.commit", "enable.auto.offset.store", "group.id"),
-    "kafka": ("enable.auto.commit", "enable.auto.offset.store", "group.id"),
-    "producer": ("enable.idempotence",),
+    "producer": ("enable.idempotence", "transactional.id"),
+    "kafka": ("enable.auto.commit", "enable.auto.offset.store", "group.id", "transactional.id"),
 }
 
 # The fixed environment variables every deployment knows (DESIGN.md); they win over the file.
@@ -102,11 +136,18 @@ FIXED_ENV = {
     "CALIPER_METRICS_PORT": ("http", "port"),
     "CALIPER_TOPICS_FORMAT": ("topics", "format"),
     "CALIPER_SCHEMA_REGISTRY_URL": ("schema_registry", "url"),
+    # mapping set (instructure | extended)
+    "CALIPER_PROCESSOR_MAPPINGS": ("processor", "mappings"),
+    # delivery guarantee (at-least-once | exactly-once)
+    "CALIPER_PROCESSOR_GUARANTEE": ("processor", "guarantee"),
 }
 CONFIG_ENV = "CALIPER_CONFIG"
+# Scalar settings that are secrets (masked in --print-config); the librdkafka ones go by name.
+SECRET_KEYS = (("ingest", "secret"),)
+
+GUARANTEES = ("at-least-once", "exactly-once")
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-_SECRET_RE = re.compile(r"password|secret|key\.pem|oauthbearer\.config|jaas", re.IGNORECASE)
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -182,6 +223,23 @@ class Config:
         conf.update(self.consumer)
         return conf
 
+    def transactional_id(self) -> str:
+        """processor.transactional_id, else one stable across restarts of the same member.
+
+        A restarted worker must come back with its predecessor's id: `init_transactions` then aborts
+        the transaction the predecessor left open, instead of read_committed consumers waiting
+        for transaction.timeout.ms. Static membership (consumer group.instance.id) names the member;
+        without it the host name does (a Kubernetes pod's name; stable in a StatefulSet).
+        """
+        if self.processor["transactional_id"]:
+            return str(self.processor["transactional_id"])
+        member = self.consumer.get("group.instance.id") or self.kafka.get("group.instance.id")
+        if not member:
+            import socket
+
+            member = socket.gethostname()
+        return f"{self.processor['group_id']}-{member}"
+
     def producer_config(self) -> dict[str, Any]:
         """librdkafka producer properties: idempotent with acks=all, then [kafka], then [producer]."""
         conf: dict[str, Any] = {
@@ -195,9 +253,17 @@ class Config:
         conf.update(self.producer)
         return conf
 
+    @property
+    def ingest(self) -> dict[str, Any]:
+        return self.sections["ingest"]
+
     def as_dict(self, *, mask: bool = True) -> dict[str, Any]:
         """Everything, in file layout, with secrets masked (for --print-config and logs)."""
         out: dict[str, Any] = copy.deepcopy(self.sections)
+        if mask:
+            for section, table in out.items():
+                for key, value in table.items():
+                    table[key] = mask_value(f"{section}.{key}", value)
         out["topics"]["profiles"] = dict(self.profile_topics)
         out["topics"]["events"] = dict(self.event_topics)
         out["topics"]["formats"] = dict(self.profile_formats)
@@ -210,13 +276,12 @@ class Config:
             out[name] = {k: (mask_value(k, v) if mask else v) for k, v in props.items()}
         return out
 
-
-def is_secret(key: str) -> bool:
-    return bool(_SECRET_RE.search(key))
-
-
-def mask_value(key: str, value: Any) -> Any:
-    return "********" if is_secret(key) and value not in (None, "") else value
+    def secret_items(self) -> list[tuple[str, Any]]:
+        """(name, value) of every setting, for `secrets.secret_values` to pick the secrets from."""
+        items = [(f"{s}.{k}", v) for s, table in self.sections.items() for k, v in table.items()]
+        for name in PASSTHROUGH:
+            items += [(k, v) for k, v in getattr(self, name).items()]
+        return items
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, Any], where: str) -> None:
@@ -370,10 +435,26 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f'processor.unmapped: expected "topic" or "skip", got {p["unmapped"]!r}')
     if not p["group_id"]:
         raise ConfigError("processor.group_id: must not be empty")
-    for key in ("max_record_bytes", "batch_size", "max_in_flight", "commit_every", "unmapped_names_max"):
+    if p["guarantee"] not in GUARANTEES:
+        expected = " or ".join(repr(g) for g in GUARANTEES)
+        raise ConfigError(f"processor.guarantee: expected {expected}, got {p['guarantee']!r}")
+    for key in (
+        "max_record_bytes",
+        "batch_size",
+        "max_in_flight",
+        "commit_every",
+        "unmapped_names_max",
+        "transaction_max_inputs",
+    ):
         if p[key] < 1:
             raise ConfigError(f"processor.{key}: must be at least 1, got {p[key]}")
-    for key in ("consume_timeout_s", "commit_interval_s", "shutdown_timeout_s", "statistics_interval_s"):
+    for key in (
+        "consume_timeout_s",
+        "commit_interval_s",
+        "shutdown_timeout_s",
+        "statistics_interval_s",
+        "transaction_interval_s",
+    ):
         if p[key] <= 0:
             raise ConfigError(f"processor.{key}: must be positive, got {p[key]}")
     if not 0 <= cfg.http["port"] <= 65535:
@@ -393,10 +474,17 @@ def validate(cfg: Config) -> None:
                     f"{section}.{key}: set by the worker itself (offsets are committed only after delivery); "
                     "use processor.group_id for the group"
                     if key == "group.id"
+                    else f"{section}.{key}: set by the worker from processor.transactional_id (exactly-once)"
+                    if key == "transactional.id"
                     else f"{section}.{key}: set by the worker itself and cannot be overridden"
                 )
     if not cfg.bootstrap_servers():
         raise ConfigError("kafka.bootstrap.servers: must not be empty (or set KAFKA_BOOTSTRAP_SERVERS)")
+    # mapping set
+    if p["mappings"] not in MAPPING_MODES:
+        expected = " or ".join(repr(m) for m in MAPPING_MODES)
+        raise ConfigError(f"processor.mappings: expected {expected}, got {p['mappings']!r}")
+    _validate_ingest(cfg.ingest)
     _validate_formats(cfg)
 
 
@@ -435,11 +523,39 @@ def _validate_formats(cfg: Config) -> None:
         )
 
 
+def _validate_ingest(i: dict[str, Any]) -> None:
+    """The [ingest] section (read only by `caliper-processor ingest`, checked for every command)."""
+    if not 0 <= i["port"] <= 65535:
+        raise ConfigError(f"ingest.port: {i['port']} is not a port (0-65535; 0 picks a free one)")
+    for key in ("path",):
+        if not i[key].startswith("/") or i[key] in ("/metrics", "/healthz", "/readyz"):
+            raise ConfigError(
+                f"ingest.{key}: {i[key]!r} must start with / and not be /metrics, /healthz, /readyz"
+            )
+    if i["require_signature"] and not i["jwks_url"].startswith(("https://", "http://")):
+        raise ConfigError(f"ingest.jwks_url: {i['jwks_url']!r} is not an http(s) URL")
+    # Canvas gives up after 15 s: an answer after that is a failure whatever it says.
+    if not 0 < i["ack_timeout_s"] < 15:
+        raise ConfigError(
+            "ingest.ack_timeout_s: must be above 0 and below 15 (Canvas waits 15 s), "
+            f"got {i['ack_timeout_s']}"
+        )
+    for key in ("jwks_cache_s", "jwks_refresh_min_interval_s", "jwks_timeout_s", "shutdown_timeout_s"):
+        if i[key] <= 0:
+            raise ConfigError(f"ingest.{key}: must be positive, got {i[key]}")
+    if not 0 <= i["leeway_s"] <= 600:
+        raise ConfigError(f"ingest.leeway_s: clock-skew allowance must be 0-600 s, got {i['leeway_s']}")
+    if i["max_body_bytes"] < 1024:
+        raise ConfigError(f"ingest.max_body_bytes: must be at least 1024, got {i['max_body_bytes']}")
+    if bool(i["tls_cert"]) != bool(i["tls_key"]):
+        raise ConfigError("ingest.tls_cert and ingest.tls_key: set both (TLS) or neither (plain HTTP)")
+
+
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Defaults, then the file (`path`, else $CALIPER_CONFIG when set), then the environment."""
     import os
 
-    env = os.environ if env is None else env
+    env = resolve_files(os.environ if env is None else env, ConfigError)  # CALIPER_<SECRET>_FILE
     cfg = Config(sections=copy.deepcopy(DEFAULTS), kafka=dict(DEFAULT_KAFKA))
     path = path or env.get(CONFIG_ENV) or None
     if path:

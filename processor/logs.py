@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from processor.logfilter import RepeatFilter
+
 _RESERVED = {"ts", "level", "logger", "msg"}
 
 
@@ -52,6 +54,7 @@ def setup(fmt: str = "auto", level: str = "INFO", stream: Any = None) -> None:
         fmt = "text" if getattr(stream, "isatty", lambda: False)() else "json"
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RepeatFilter())  # Kafka client retries: one line per kind of trouble a minute
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)

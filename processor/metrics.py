@@ -18,6 +18,8 @@ from prometheus_client import (
     Counter,
     Gauge,
     GCCollector,
+    Histogram,
+    Info,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
@@ -31,6 +33,7 @@ from processor.dlq import STAGES
 
 LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400)
 MAP_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
+TXN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 OTHER = "other"
 
 
@@ -128,6 +131,19 @@ class Metrics:
         self.produce_errors = Counter("caliper_produce_errors", "Permanent produce failures", registry=r)
         self.commits = Counter("caliper_commits", "Offset commits", registry=r)
         self.assigned = Gauge("caliper_assigned_partitions", "Input partitions assigned", registry=r)
+        # exactly-once: one transaction holds a set of inputs' outputs and their offsets
+        self.guarantee = Info(
+            "caliper_delivery", "The delivery guarantee in use (processor.guarantee)", registry=r
+        )
+        self.transactions = Counter(
+            "caliper_transactions", "Kafka transactions ended, by outcome", ["outcome"], registry=r
+        )
+        self.transaction_duration = Histogram(
+            "caliper_transaction_duration_seconds",
+            "From the first output of a transaction to its commit",
+            buckets=TXN_BUCKETS,
+            registry=r,
+        )
         self.last_progress = Gauge(
             "caliper_last_progress_timestamp_seconds",
             "Unix time of the last consumed or committed input",
@@ -140,6 +156,8 @@ class Metrics:
             self.dead_letters.labels(s)
         for k in ("assigned", "revoked", "lost"):
             self.rebalances.labels(k)
+        for k in ("committed", "aborted"):
+            self.transactions.labels(k)
         self._names_max = unmapped_names_max
         self._names: set[str] = set()
 

@@ -1,13 +1,15 @@
-"""The worker loop: consume a batch, map each input, produce, track deliveries, commit what is done.
+"""The worker loop: consume a batch, hand it to the pipeline, let the delivery strategy commit.
 
-Delivery is at-least-once: an input's offset is committed only after every output it produced
-(envelope, dead letter or unmapped copy) is acknowledged, so a crash replays at most the inputs in
-flight plus those done since the last commit (bounded by `max_in_flight` + `commit_every`), and
-never skips one. A permanent produce failure stops the worker (exit 1) without committing past the
-failed input, so a restart retries it.
+Three parts, each in its own module:
+- `processor.pipeline`: the per-event path (decode, map, validate, privacy, route, serialize), the
+  same for every guarantee;
+- `processor.delivery`: how outputs are produced and offsets committed (`at_least_once`: after
+  every output is acknowledged; `exactly_once`: in one Kafka transaction with the outputs);
+- this module: the clients, the loop with its backpressure, rebalance and librdkafka callbacks, and
+  shutdown.
 
 Everything runs on one thread: librdkafka calls the delivery, rebalance, statistics and error
-callbacks from inside `consume`/`poll`/`flush`, so the trackers need no locks.
+callbacks from inside `consume`/`poll`/`flush`, so nothing needs a lock.
 """
 
 from __future__ import annotations
@@ -15,29 +17,26 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import threading
 import time
-from bisect import bisect_left
-from collections import Counter
-from datetime import datetime
 from functools import partial
 from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from mappings.errors import MappingError, UnmappedEventError
-from processor import dlq
+from processor import delivery as strategies
 from processor.config import Config, ConfigError
+from processor.delivery.base import Services
 from processor.health import HealthState
 from processor.metrics import Metrics
-from processor.offsets import PartitionOffsets
-from processor.routing import Router, routing_key
+from processor.pipeline import Pipeline
+from processor.tallies import Tallies
 
 log = logging.getLogger("processor.worker")
 # librdkafka's own log lines (broker connections, retries) join ours instead of going raw to stderr.
 KAFKA_LOG = logging.getLogger("processor.kafka")
 
-DEAD, UNMAPPED = 1, 2  # kinds of non-envelope output, for their delivery reports
 # Backpressure. At the in-flight limit the loop first just stops consuming and serves delivery
 # reports (cheap: librdkafka keeps fetching within its own queue bounds). Only when that lasts
 # HARD_PAUSE_AFTER_S does it pause the partitions and keep polling the consumer, so that rebalances
@@ -51,6 +50,7 @@ RESUME_FRACTION = 0.75  # consume again once in-flight work is back under 75% of
 # counting; the cyclic collector's default first-generation threshold (700) would run it every ~20
 # events. Start-up objects (modules, the mapping registry) are frozen out of its scans.
 GC_THRESHOLDS = (50_000, 20, 100)
+FATAL_CLOSE_S = 5.0  # after a permanent failure, the most the consumer's close may hold the exit
 
 
 class Worker:
@@ -71,55 +71,45 @@ class Worker:
         if transformer is None:
             from mappings.transform import Transformer
 
-            transformer = Transformer(strict=p["strict"])
-        self._transform = transformer.transform
-        self._validate = None
-        if p["validate"]:
-            from mappings.validator import validate_envelope
-
-            self._validate = partial(validate_envelope, tolerant=not p["strict"])
-        self.router = Router(config)
+            transformer = Transformer(strict=p["strict"], mappings=p["mappings"])
         self.metrics = metrics or Metrics(unmapped_names_max=p["unmapped_names_max"])
         self.health = health or HealthState(config.http["health_stall_s"])
+        self.tallies = Tallies(self.metrics)
         self.exit_when_drained = exit_when_drained
+        self.services = Services(config, self.metrics, self.tallies, self.health)
+        self.delivery = strategies.build(p["guarantee"], self.services)
+        self.metrics.guarantee.info({"guarantee": self.delivery.name})
         if serializer is None:  # topics.format: JSON, or Avro with a Schema Registry (processor.formats)
             from processor.formats import serializer_for
 
-            serializer = serializer_for(config, on_wait=self._registry_wait, stopping=lambda: self._stopping)
+            serializer = serializer_for(
+                config, on_wait=self._registry_wait, stopping=lambda: self.delivery.stopping
+            )
         self.serializer = serializer
+        self.pipeline = Pipeline(
+            config,
+            transformer=transformer,
+            metrics=self.metrics,
+            tallies=self.tallies,
+            serializer=serializer,
+            on_consume_error=self._on_consume_error,
+        )
+        self.router = self.pipeline.router
 
         self._input = config.topics["input"]
-        self._dlq_topic = config.topics["dlq"]
-        self._unmapped_topic = config.topics["unmapped"]
-        self._unmapped_to_topic = p["unmapped"] == "topic"
-        self._max_bytes = p["max_record_bytes"]
         self._batch = p["batch_size"]
         self._timeout = p["consume_timeout_s"]
         self._max_in_flight = p["max_in_flight"]
-        self._commit_interval = p["commit_interval_s"]
-        self._commit_every = p["commit_every"]
         self._shutdown_timeout = p["shutdown_timeout_s"]
-        self._revoke_flush_s = self._shutdown_timeout
 
-        self._trackers: dict[tuple[str, int], PartitionOffsets] = {}
         self._drain_targets: dict[tuple[str, int], tuple[int, int]] = {}
         self._drain_rechecks = 0
-        self._in_flight = 0
-        self._done_since_commit = 0
-        self._stopping = False
-        self._fatal: str | None = None
         self._paused = False
         self._blocked_since: float | None = None
         self._repause = False
         self._error_logged: dict[int, float] = {}
         self._assigned_once = False
-        # Per-batch tallies, added to the Prometheus counters once per loop iteration.
-        self._consumed = 0
-        self._produced: Counter[str] = Counter()
-        self._dead: Counter[str] = Counter()
-        self._unmapped: Counter[str] = Counter()
-        self._skipped: Counter[str] = Counter()
-        self._acked_times: list[object] = []  # eventTime of each envelope acknowledged since the last tally
+        self._assigned: set[tuple[str, int]] = set()
         self.started_at = 0.0
         self.first_input_at: float | None = None
         self.stopped_at: float | None = None
@@ -132,51 +122,53 @@ class Worker:
 
     def stop(self) -> None:
         """Ask the loop to end after the current batch (signal handlers call this)."""
-        self._stopping = True
+        self.delivery.stopping = True
+
+    @property
+    def fatal(self) -> str | None:
+        return self.delivery.fatal
 
     def _clients(self) -> None:
         cconf = self.cfg.consumer_config()
-        cconf.update(
-            stats_cb=self._on_stats,
-            error_cb=partial(self._on_error, "consumer"),
-            on_commit=self._on_commit,
-            logger=KAFKA_LOG,
-        )
+        cconf.update(stats_cb=self._on_stats, error_cb=partial(self._on_error, "consumer"), logger=KAFKA_LOG)
         pconf = self.cfg.producer_config()
         pconf.update(error_cb=partial(self._on_error, "producer"), logger=KAFKA_LOG)
         try:
-            self.producer = Producer(pconf)
-            self.consumer = Consumer(cconf)
+            self.producer = Producer(self.delivery.producer_config(pconf))
+            self.consumer = Consumer(self.delivery.consumer_config(cconf))
         except (
             KafkaException
         ) as exc:  # librdkafka names the bad property, e.g. 'No such configuration property'
             raise ConfigError(f"librdkafka rejected the configuration: {exc.args[0].str()}") from None
-
-    def _registry_wait(self, why: str | None) -> None:
-        self.health.waiting_for = why
+        self.services.consumer, self.services.producer = self.consumer, self.producer
 
     def run(self) -> int:
         """Consume until stopped (0), drained with `exit_when_drained` (0), or failed (1)."""
         self._clients()
         assert self.consumer is not None
-        # Before the first record: schema ids resolved (may wait for the registry, or raise ConfigError).
-        self.serializer.prepare(self.cfg.all_output_topics())
-        if self._stopping:
-            self.consumer.close()
-            return 0
-        self.consumer.subscribe(
-            [self._input], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
-        )
         log.info(
-            "worker started",
+            "worker starting",
             extra={
                 "fields": {
                     "input": self._input,
                     "group": self.cfg.processor["group_id"],
                     "bootstrap": self.cfg.bootstrap_servers(),
+                    **self.delivery.describe(),
                 }
             },
         )
+        # Before the first record: schema ids resolved (may wait for the registry, or raise ConfigError).
+        self.serializer.prepare(self.cfg.all_output_topics())
+        if self.delivery.stopping:
+            self.consumer.close()
+            return 0
+        self.delivery.start()  # exactly-once: init_transactions, before the first record is read
+        if self.delivery.fatal is not None:
+            return self._shutdown()
+        self.consumer.subscribe(
+            [self._input], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+        log.info("worker started", extra={"fields": {"guarantee": self.delivery.name}})
         gc.collect()
         gc.freeze()
         previous_gc = gc.get_threshold()
@@ -189,14 +181,13 @@ class Worker:
 
     def _loop(self) -> int:
         assert self.consumer is not None and self.producer is not None
-        consumer, producer = self.consumer, self.producer
+        consumer, d = self.consumer, self.delivery
         self.started_at = time.monotonic()
-        next_commit = time.monotonic() + self._commit_interval
-        health, metrics = self.health, self.metrics
-        while not self._stopping and self._fatal is None:
-            room = self._max_in_flight - self._in_flight
+        health, metrics, tallies = self.health, self.metrics, self.tallies
+        while not d.stopping and d.fatal is None:
+            room = self._max_in_flight - d.in_flight
             if self._blocked(room):
-                producer.poll(0.05)  # delivery reports free room
+                d.serve(0.05)  # delivery reports free room
                 if self._paused:
                     # Keeps rebalances and statistics served. Paused partitions return no records, but
                     # one of a partition assigned since the pause may: it is handled, never dropped.
@@ -210,46 +201,49 @@ class Worker:
                 if first is not None:
                     want = min(self._batch, room) - 1
                     self._handle_batch([first, *consumer.consume(want, 0)] if want > 0 else [first])
-                producer.poll(0)
+                d.serve(0)
             now = time.monotonic()
             health.last_poll = now
-            self._flush_tallies()
-            metrics.in_flight.set(self._in_flight)
-            metrics.queue_depth.set(len(producer))
-            health.pending = self._in_flight
-            if now >= next_commit or self._done_since_commit >= self._commit_every:
-                self._commit()
-                next_commit = now + self._commit_interval
+            d.maybe_commit(now)
+            tallies.flush()
+            metrics.in_flight.set(d.in_flight)
+            metrics.queue_depth.set(len(self.producer))
+            health.pending = d.in_flight
             if self.exit_when_drained and self._drained():
                 log.info("input drained", extra={"fields": {"consumed": self.consumed_total}})
                 break
         return self._shutdown()
 
+    def _handle_batch(self, msgs: list[Message]) -> None:
+        self.delivery.before_batch()
+        taken = self.pipeline.handle(msgs, self.delivery)
+        self.consumed_total += taken
+        if msgs:
+            self.health.last_progress = time.monotonic()
+            if self.first_input_at is None:
+                self.first_input_at = self.health.last_progress
+
     def _shutdown(self) -> int:
         assert self.consumer is not None and self.producer is not None
+        d = self.delivery
         deadline = time.monotonic() + self._shutdown_timeout
-        flush_for = min(5.0, self._shutdown_timeout) if self._fatal else self._shutdown_timeout * 0.8
-        left = self.producer.flush(flush_for)
-        self._flush_tallies()
-        if left:
-            log.warning(
-                "outputs not acknowledged at shutdown; their inputs stay uncommitted",
-                extra={"fields": {"undelivered": left}},
-            )
-        self._commit(sync=True)
-        self._stopping = True
+        left = d.shutdown(self._shutdown_timeout)
+        d.stopping = True
         self.stopped_at = time.monotonic()
-        # close() revokes everything; the revoke handler flushes again, within what is left of the budget.
-        self._revoke_flush_s = 0.0 if self._fatal else max(0.0, deadline - time.monotonic())
-        try:
-            if time.monotonic() < deadline:
-                self.consumer.close()
-        except KafkaException as exc:
-            log.warning("consumer close failed", extra={"fields": {"error": str(exc)}})
-        self._flush_tallies()
-        self.metrics.in_flight.set(self._in_flight)
-        if self._fatal:
-            log.error("worker stopped on a permanent failure", extra={"fields": {"error": self._fatal}})
+        if d.fatal:
+            # Leaving the group may wait on a broker that cannot be reached (an outstanding commit
+            # holds close() until its request times out): give it a few seconds, then exit anyway.
+            closer = threading.Thread(target=self._close_consumer, name="consumer-close", daemon=True)
+            closer.start()
+            closer.join(FATAL_CLOSE_S)
+            if closer.is_alive():
+                log.warning(f"the consumer did not close within {FATAL_CLOSE_S:.0f} s; exiting without it")
+        elif time.monotonic() < deadline:
+            self._close_consumer()  # revokes everything; the strategy finishes within the budget
+        self.tallies.flush()
+        self.metrics.in_flight.set(d.in_flight)
+        if d.fatal:
+            log.error("worker stopped on a permanent failure", extra={"fields": {"error": d.fatal}})
             return 1
         log.info(
             "worker stopped",
@@ -257,27 +251,32 @@ class Worker:
         )
         return 1 if left else 0
 
+    def _close_consumer(self) -> None:
+        assert self.consumer is not None
+        try:
+            self.consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("consumer close failed", extra={"fields": {"error": str(exc)}})
+
+    def _registry_wait(self, why: str | None) -> None:
+        self.health.waiting_for = why
+
     def busy_seconds(self) -> float:
         """From the first input consumed to the end of the loop (throughput without the group join)."""
         if self.first_input_at is None or self.stopped_at is None:
             return 0.0
         return self.stopped_at - self.first_input_at
 
-    def _fail(self, reason: str) -> None:
-        if self._fatal is None:
-            self._fatal = reason
-            self.health.failed = reason
-            log.error(
-                "permanent failure; stopping without committing past it", extra={"fields": {"error": reason}}
-            )
+    # ---- backpressure ------------------------------------------------------------------------
 
     def _blocked(self, room: int) -> bool:
         """Whether to hold consumption this iteration (in-flight limit), pausing if it lasts."""
+        in_flight = self.delivery.in_flight
         if self._paused:
-            if self._in_flight <= self._max_in_flight * RESUME_FRACTION:
+            if in_flight <= self._max_in_flight * RESUME_FRACTION:
                 log.info(
                     "in-flight work back under the limit; resuming",
-                    extra={"fields": {"in_flight": self._in_flight}},
+                    extra={"fields": {"in_flight": in_flight}},
                 )
                 self._pause(False)
                 self._blocked_since = None
@@ -290,13 +289,13 @@ class Worker:
                 return False
             self._blocked_since = time.monotonic()
             return True
-        if self._in_flight <= self._max_in_flight * RESUME_FRACTION:
+        if in_flight <= self._max_in_flight * RESUME_FRACTION:
             self._blocked_since = None
             return False
         if time.monotonic() - self._blocked_since >= HARD_PAUSE_AFTER_S:
             log.info(
                 "in-flight limit reached for a while; pausing the input partitions",
-                extra={"fields": {"in_flight": self._in_flight, "queued": len(self.producer or ())}},
+                extra={"fields": {"in_flight": in_flight, "queued": len(self.producer or ())}},
             )
             self._pause(True)
         return True
@@ -308,296 +307,6 @@ class Worker:
             (self.consumer.pause if pause else self.consumer.resume)(parts)
         self._paused = pause
         self._repause = False
-
-    # ---- per input -------------------------------------------------------------------------
-
-    def _handle_batch(self, msgs: list[Message]) -> None:
-        """Map and produce one batch. The per-event path is kept to plain local operations: metric
-        tallies are plain ints (added to Prometheus once per loop iteration), the mapping-duration
-        histogram is counted inline, and the envelope's produce call is positional with its delivery
-        callback a `partial` of a bound method fetched once per batch."""
-        trackers = self._trackers
-        transform, validate, serialize = self._transform, self._validate, self.serializer.serialize
-        topic_for = self.router.topic
-        delivered = self._envelope_delivered
-        assert self.producer is not None
-        produce = self.producer.produce
-        hist = self.metrics.mapping_duration
-        counts, bounds = hist.counts, hist.bounds
-        spent = 0.0  # mapping seconds of this batch, added to the histogram's sum once
-        max_bytes = self._max_bytes
-        perf = time.perf_counter
-        consumed = produced = 0
-        for msg in msgs:
-            if self._fatal is not None:
-                break  # the rest stays unconsumed as far as commits go: a restart reads it again
-            err = msg.error()
-            if err is not None:
-                self._on_consume_error(err)
-                continue
-            topic, part, offset = msg.topic(), msg.partition(), msg.offset()
-            tracker = trackers.get((topic, part))
-            if tracker is None:  # not seen through on_assign (should not happen); track it anyway
-                tracker = trackers[(topic, part)] = PartitionOffsets(topic, part)
-            consumed += 1
-            value = msg.value()
-            if value is None:  # a tombstone: no event to map; counted, not a failure
-                tracker.add(offset, 0)
-                self._skipped["tombstone"] += 1
-                continue
-            if len(value) > max_bytes:
-                self._dead_letter(msg, tracker, "size", "RecordTooLarge", f"input of {len(value)} bytes")
-                continue
-            t0 = perf()
-            try:
-                out = transform(value)
-            except UnmappedEventError as exc:
-                took = perf() - t0
-                counts[bisect_left(bounds, took)] += 1
-                spent += took
-                self._unmapped_input(msg, tracker, exc.event_name)
-                continue
-            except MappingError as exc:
-                took = perf() - t0
-                counts[bisect_left(bounds, took)] += 1
-                spent += took
-                self._dead_letter(msg, tracker, exc.stage, dlq.class_name(exc), exc.reason)
-                continue
-            except Exception as exc:  # a mapping bug must not stop the stream: dead-letter it
-                self._dead_letter(msg, tracker, "map", dlq.class_name(exc), str(exc) or repr(exc))
-                continue
-            if validate is not None:
-                violations = validate(out.envelope)
-                if violations:
-                    text = "; ".join(str(v) for v in violations[:10])
-                    self._dead_letter(msg, tracker, "validate", "mappings.validator.Violation", text)
-                    continue
-            out_topic = topic_for(out.profile, out.event_name)
-            try:
-                payload = serialize(out_topic, out.envelope)
-            except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
-                self._dead_letter(msg, tracker, "serialize", dlq.class_name(exc), str(exc))
-                continue
-            took = perf() - t0
-            counts[bisect_left(bounds, took)] += 1
-            spent += took
-            if len(payload) > max_bytes:
-                reason = f"envelope of {len(payload)} bytes"
-                self._dead_letter(msg, tracker, "size", "RecordTooLarge", reason)
-                continue
-            tracker.add(offset, 1)
-            produced += 1
-            event = out.event
-            # eventTime is parsed only once acknowledged (see _flush_tallies), in a batch.
-            cb = partial(delivered, tracker, offset, out.profile, event.get("eventTime"))
-            try:
-                produce(out_topic, payload, routing_key(event), -1, cb)
-            except (BufferError, KafkaException):  # queue full, or an error: the careful path
-                self._produce(out_topic, payload, routing_key(event), None, cb)
-        # Counted once per batch: a report served mid-batch (full queue) may decrement first, but
-        # nothing reads the count until the batch is done.
-        self._in_flight += produced
-        hist.sum += spent
-        self._consumed += consumed
-        self.consumed_total += consumed
-        if msgs:
-            self.health.last_progress = time.monotonic()
-            if self.first_input_at is None:
-                self.first_input_at = self.health.last_progress
-
-    def _dead_letter(
-        self, msg: Message, tracker: PartitionOffsets, stage: str, cls: str, reason: str
-    ) -> None:
-        if stage == "size":
-            reason = f"{reason} is over processor.max_record_bytes ({self._max_bytes})"
-        headers = dlq.error_headers(
-            msg.headers(),
-            stage=stage,
-            exc_class=cls,
-            message=reason,
-            topic=msg.topic(),
-            partition=msg.partition(),
-            offset=msg.offset(),
-        )
-        log.debug("dead letter", extra={"fields": {"stage": stage, "offset": msg.offset(), "reason": reason}})
-        tracker.add(msg.offset(), 1)
-        self._in_flight += 1
-        cb = partial(self._delivered, tracker, msg.offset(), DEAD, stage)
-        self._produce(self._dlq_topic, msg.value(), msg.key(), headers, cb, stage=stage)
-
-    def _unmapped_input(self, msg: Message, tracker: PartitionOffsets, event_name: str) -> None:
-        if not self._unmapped_to_topic:
-            tracker.add(msg.offset(), 0)
-            self._skipped["unmapped"] += 1
-            return
-        headers = dlq.unmapped_headers(
-            msg.headers(),
-            event_name=event_name,
-            topic=msg.topic(),
-            partition=msg.partition(),
-            offset=msg.offset(),
-        )
-        tracker.add(msg.offset(), 1)
-        self._in_flight += 1
-        cb = partial(self._delivered, tracker, msg.offset(), UNMAPPED, event_name)
-        self._produce(self._unmapped_topic, msg.value(), msg.key(), headers, cb)
-
-    def _produce(
-        self,
-        topic: str,
-        value: bytes | None,
-        key: bytes | None,
-        headers: list[tuple[str, bytes]] | None,
-        cb: partial,
-        stage: str | None = None,
-    ) -> None:
-        """Produce, waiting for queue room on BufferError; the input is tracked before this call."""
-        assert self.producer is not None
-        producer = self.producer
-        while True:
-            try:
-                producer.produce(topic, value, key, headers=headers, on_delivery=cb)
-                return
-            except BufferError:
-                producer.poll(0.05)  # serves delivery reports, which frees queue room
-                if self._fatal is not None:
-                    return
-            except KafkaException as exc:
-                err = exc.args[0]
-                if stage == "size" and err.code() == KafkaError.MSG_SIZE_TOO_LARGE and value is not None:
-                    # The record is too big even for the dead-letter topic: keep its headers, drop the value.
-                    headers = [*(headers or []), (dlq.VALUE_DROPPED, b"true")]
-                    value = None
-                    continue
-                self.metrics.produce_errors.inc()
-                self._fail(f"produce to {topic} failed: {err.str()}")
-                return
-
-    def _envelope_delivered(
-        self,
-        tracker: PartitionOffsets,
-        offset: int,
-        profile: str,
-        event_time: object,
-        err: KafkaError | None,
-        msg: Message,
-    ) -> None:
-        """Delivery report of an envelope: the commonest callback, so it only records."""
-        if err is not None:
-            self._delivery_failed(offset, err, msg)
-            return
-        self._produced[profile] += 1
-        self._acked_times.append(event_time)
-        if tracker.ack(offset):
-            self._in_flight -= 1
-            self._done_since_commit += 1
-
-    def _delivered(
-        self,
-        tracker: PartitionOffsets,
-        offset: int,
-        kind: int,
-        label: str,
-        err: KafkaError | None,
-        msg: Message,
-    ) -> None:
-        """Delivery report of a dead letter or an unmapped copy."""
-        if err is not None:
-            self._delivery_failed(offset, err, msg)
-            return
-        (self._dead if kind == DEAD else self._unmapped)[label] += 1
-        if tracker.ack(offset):
-            self._in_flight -= 1
-            self._done_since_commit += 1
-
-    def _delivery_failed(self, offset: int, err: KafkaError, msg: Message) -> None:
-        self.metrics.produce_errors.inc()
-        self._fail(f"delivery to {msg.topic()} failed for input offset {offset}: {err.str()}")
-
-    def _observe_lags(self) -> None:
-        """End-to-end lag of the envelopes acknowledged since the last call, against one clock reading.
-
-        One `time.time()` per loop iteration instead of one per envelope: the loop serves delivery
-        reports (`poll(0)`, or `flush` at revoke and shutdown) right before this runs, so the reading
-        is the acknowledgement time to within microseconds. Reports served earlier, while a full
-        producer queue is waited out in the middle of a batch, are stamped late by the rest of that
-        batch (milliseconds), which only errs on the side of a higher lag.
-        """
-        times = self._acked_times
-        if not times:
-            return
-        hist = self.metrics.end_to_end_lag
-        counts, bounds = hist.counts, hist.bounds
-        now = time.time()
-        parse = datetime.fromisoformat
-        total = 0.0
-        for value in times:
-            if type(value) is not str:
-                continue
-            try:
-                lag = now - parse(value).timestamp()
-            except ValueError:
-                continue
-            if lag < 0.0:  # clock skew between Canvas and us
-                lag = 0.0
-            counts[bisect_left(bounds, lag)] += 1
-            total += lag
-        hist.sum += total
-        times.clear()
-
-    def _flush_tallies(self) -> None:
-        self._observe_lags()
-        if self._consumed or self._produced or self._dead or self._unmapped or self._skipped:
-            self.metrics.add_batch(
-                consumed=self._consumed,
-                produced=self._produced,
-                dead=self._dead,
-                unmapped=self._unmapped,
-                skipped=self._skipped,
-            )
-            if self._consumed:
-                self.metrics.last_progress.set(time.time())
-            self._consumed = 0
-            self._produced.clear()
-            self._dead.clear()
-            self._unmapped.clear()
-            self._skipped.clear()
-
-    # ---- commits ---------------------------------------------------------------------------
-
-    def _commit(self, sync: bool = False, only: list[tuple[str, int]] | None = None) -> None:
-        if self.consumer is None:
-            return
-        keys = only if only is not None else list(self._trackers)
-        offsets = []
-        for key in keys:
-            tracker = self._trackers.get(key)
-            if tracker is not None:
-                off = tracker.committable()
-                if off is not None:
-                    offsets.append(TopicPartition(key[0], key[1], off))
-        self._done_since_commit = 0
-        if not offsets:
-            return
-        try:
-            self.consumer.commit(offsets=offsets, asynchronous=not sync)
-        except KafkaException as exc:
-            log.warning("commit failed; will retry", extra={"fields": {"error": exc.args[0].str()}})
-            return
-        for tp in offsets:
-            self._trackers[(tp.topic, tp.partition)].mark_committed(tp.offset)
-        self.metrics.commits.inc()
-        self.metrics.last_progress.set(time.time())
-        self.health.last_progress = time.monotonic()
-
-    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
-        if err is None:
-            return
-        log.warning("asynchronous commit failed; will retry", extra={"fields": {"error": err.str()}})
-        for tp in partitions:
-            tracker = self._trackers.get((tp.topic, tp.partition))
-            if tracker is not None:
-                tracker.committed = None  # commit again at the next interval
 
     # ---- rebalances --------------------------------------------------------------------------
 
@@ -611,11 +320,12 @@ class Worker:
                     committed[(tp.topic, tp.partition)] = tp.offset
         for tp in partitions:
             key = (tp.topic, tp.partition)
-            self._trackers[key] = PartitionOffsets(tp.topic, tp.partition)
+            self._assigned.add(key)
             if self.exit_when_drained:
                 low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
                 # (where this group starts reading, the high watermark): nothing to read when equal
                 self._drain_targets[key] = (max(committed.get(key, low), low), high)
+        self.delivery.assigned(partitions)
         self._assigned_once = self._assigned_once or bool(partitions)
         self._set_assigned()
         log.info("partitions assigned", extra={"fields": {"partitions": _names(partitions)}})
@@ -623,36 +333,31 @@ class Worker:
             self._repause = True  # assigned after the pause: paused too on the next iteration
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Finish the revoked partitions' work and commit it, so the next owner starts after it."""
+        """Finish and commit the revoked partitions' work, so the next owner starts after it."""
         self.metrics.rebalances.labels("revoked").inc()
-        keys = [(tp.topic, tp.partition) for tp in partitions]
-        if self.producer is not None and any(
-            self._trackers.get(k) and self._trackers[k].in_flight for k in keys
-        ):
-            left = self.producer.flush(0 if self._fatal else self._revoke_flush_s)
-            if left:
-                log.warning("outputs still undelivered at revoke", extra={"fields": {"undelivered": left}})
-        self._flush_tallies()
-        self._commit(sync=True, only=keys)  # only what is done: safe even after a failure
-        self._drop(keys)
+        self.delivery.revoked(partitions)
+        self.tallies.flush()
+        self._drop(partitions)
         log.info("partitions revoked", extra={"fields": {"partitions": _names(partitions)}})
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Another member may own them already: committing now could move its offsets; drop state."""
         self.metrics.rebalances.labels("lost").inc()
-        self._drop([(tp.topic, tp.partition) for tp in partitions])
+        self.delivery.lost(partitions)
+        self._drop(partitions)
         log.warning("partitions lost", extra={"fields": {"partitions": _names(partitions)}})
 
-    def _drop(self, keys: list[tuple[str, int]]) -> None:
-        for key in keys:
-            self._trackers.pop(key, None)
+    def _drop(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            key = (tp.topic, tp.partition)
+            self._assigned.discard(key)
             self._drain_targets.pop(key, None)
             with contextlib.suppress(KeyError):
                 self.metrics.consumer_lag.remove(key[0], str(key[1]))
         self._set_assigned()
 
     def _set_assigned(self) -> None:
-        n = len(self._trackers)
+        n = len(self._assigned)
         self.metrics.assigned.set(n)
         self.health.assigned = n
 
@@ -662,14 +367,17 @@ class Worker:
         The high watermarks are those at assignment, checked once more on arrival (records produced
         meanwhile are read too), at most MAX_DRAIN_RECHECKS times so a live stream still ends.
         """
-        if not self._assigned_once or not self._trackers or self._in_flight:
+        d = self.delivery
+        if not self._assigned_once or not self._assigned or d.in_flight:
             return False
-        for key, tracker in self._trackers.items():
+        positions = d.positions()
+        for key in self._assigned:
             target = self._drain_targets.get(key)
             if target is None:
                 return False
             start, high = target
-            if high > start and (tracker.position is None or tracker.position < high):
+            position = positions.get(key)
+            if high > start and (position is None or position < high):
                 return False
         if self._drain_rechecks < MAX_DRAIN_RECHECKS and self.consumer is not None:
             self._drain_rechecks += 1
@@ -683,8 +391,8 @@ class Worker:
                     grew = True
             if grew:
                 return False
-        self._commit(sync=True)
-        return all(t.committable() is None for t in self._trackers.values())
+        d.commit_now()
+        return d.settled()
 
     # ---- librdkafka callbacks ----------------------------------------------------------------
 
@@ -696,7 +404,7 @@ class Worker:
         gauge = self.metrics.consumer_lag
         for topic, tstats in (stats.get("topics") or {}).items():
             for part, pstats in (tstats.get("partitions") or {}).items():
-                if part == "-1" or (topic, int(part)) not in self._trackers:
+                if part == "-1" or (topic, int(part)) not in self._assigned:
                     continue
                 lag = _partition_lag(pstats)
                 if lag is not None:
@@ -711,14 +419,14 @@ class Worker:
         if err.fatal():
             if client == "producer":
                 self.metrics.produce_errors.inc()
-            self._fail(f"fatal {client} error: {err.str()}")
+            self.delivery.fatal_error(client, err)
         else:
             fields = {"client": client, "error": err.str(), "code": err.name()}
             log.warning("kafka client error", extra={"fields": fields})
 
     def _on_consume_error(self, err: KafkaError) -> None:
         if err.fatal():
-            self._fail(f"fatal consumer error: {err.str()}")
+            self.delivery.fail(f"fatal consumer error: {err.str()}")
             return
         # e.g. the input topic does not exist (yet): say so once a minute, not once per poll
         now = time.monotonic()

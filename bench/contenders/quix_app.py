@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unmapped", required=True)
     parser.add_argument("--group", required=True)
     parser.add_argument("--expected", type=int, required=True)
+    parser.add_argument("--guarantee", choices=("at-least-once", "exactly-once"), default="at-least-once")
     args = parser.parse_args(argv)
 
     consumer_config = {k: v for k, v in CONSUMER.items() if k not in QUIX_OWNS}
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         broker_address=args.bootstrap,
         consumer_group=args.group,
         auto_offset_reset="earliest",
-        processing_guarantee="at-least-once",
+        processing_guarantee=args.guarantee,
         consumer_extra_config=consumer_config,
         producer_extra_config=dict(PRODUCER),
         auto_create_topics=False,

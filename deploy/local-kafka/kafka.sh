@@ -4,6 +4,9 @@
 #   kafka.sh up      fetch jars once, format a fresh data dir, start in background, wait until ready
 #                    (a no-op when a broker already answers on the port)
 #   kafka.sh down    SIGTERM, SIGKILL after KAFKA_STOP_TIMEOUT s, then delete the data dir
+#   kafka.sh kill    SIGKILL the broker and keep its data dir (a crash, for fault tests)
+#   kafka.sh start   start again on the existing data dir (after kill), wait until ready
+#                    (a no-op when a broker already answers on the port)
 #   kafka.sh status  exit 0 when a broker answers on the port
 #   kafka.sh fetch   only fetch the jars
 #
@@ -14,6 +17,8 @@
 #   KAFKA_HEAP_OPTS         JVM heap ("-Xms256m -Xmx512m")
 #   KAFKA_START_TIMEOUT     seconds to wait for readiness (120)
 #   KAFKA_STOP_TIMEOUT      seconds to wait after SIGTERM (30)
+#   KAFKA_EXTRA_PROPERTIES  a file appended to server.properties at `up` (a key set again there wins),
+#                           e.g. a second listener that advertises a proxy's address
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -69,11 +74,34 @@ up() {
   rm -rf "$STATE"; mkdir -p "$DATA"
   sed -e "s|@DATA_DIR@|$DATA|g" -e "s|@PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CPORT|g" \
       "$HERE/server.properties" > "$CONF"
-  local start=$SECONDS
+  if [ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]; then
+    [ -f "$KAFKA_EXTRA_PROPERTIES" ] || die "KAFKA_EXTRA_PROPERTIES: no such file $KAFKA_EXTRA_PROPERTIES"
+    { echo; echo "# from $KAFKA_EXTRA_PROPERTIES"; cat "$KAFKA_EXTRA_PROPERTIES"; } >> "$CONF"
+  fi
+  START=$SECONDS
   "$JAVA" -Xmx256m -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$HERE/log4j2-tools.properties" \
       -cp "$CACHE/*" kafka.tools.StorageTool format -t "$(cluster_id)" -c "$CONF" >"$STATE/format.log" 2>&1 \
       || { cat "$STATE/format.log" >&2; die "formatting $DATA failed"; }
+  launch
+}
+
+start() {  # the data dir of an earlier `up`, as a crash (`kill`) left it: the broker recovers its logs
+  if port_open "$PORT"; then
+    say "a broker is already up on 127.0.0.1:$PORT; nothing to do"
+    echo "127.0.0.1:$PORT"; return 0
+  fi
+  [ -f "$CONF" ] && [ -f "$DATA/meta.properties" ] || die "no formatted data dir in $STATE; use up"
+  command -v "$JAVA" >/dev/null || die "Java 17+ is needed to run the local broker"
+  port_open "$CPORT" && die "controller port $CPORT is taken; set KAFKA_PORT to another port"
+  fetch
+  local old; old="$(our_pid || true)"; [ -n "$old" ] && die "broker pid $old is still running; kill or down it"
+  START=$SECONDS
+  [ -f "$LOG" ] && mv "$LOG" "$LOG.$(date +%s)"  # keep the log of the run that was killed
+  launch keep
+}
+
+launch() {  # start the JVM on $CONF in the background and wait until it serves clients
   # shellcheck disable=SC2086
   nohup "$JAVA" $HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
       -Djava.awt.headless=true -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
@@ -85,12 +113,26 @@ up() {
       tail -n 40 "$LOG" >&2; rm -f "$PIDFILE"; die "the broker exited during start-up (log: $LOG)"
     fi
     if port_open "$PORT" && grep -q "Kafka Server started" "$LOG"; then
-      say "ready on 127.0.0.1:$PORT in $((SECONDS - start)) s (pid $(cat "$PIDFILE"), log $LOG)"
+      say "ready on 127.0.0.1:$PORT in $((SECONDS - START)) s (pid $(cat "$PIDFILE"), log $LOG)"
       echo "127.0.0.1:$PORT"; return 0
     fi
     sleep 0.3
   done
-  tail -n 40 "$LOG" >&2; down; die "not ready after ${START_TIMEOUT}s"
+  tail -n 40 "$LOG" >&2
+  if [ "${1:-}" = keep ]; then kill9; else down; fi  # start keeps the data it was given
+  die "not ready after ${START_TIMEOUT}s"
+}
+
+kill9() {  # a crash: no controlled shutdown, the data dir stays as the process left it
+  local pid; pid="$(our_pid || true)"
+  if [ -z "$pid" ]; then
+    port_open "$PORT" && die "port $PORT answers but the broker there was not started by this script"
+    say "no broker of ours is running on port $PORT"; return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$PIDFILE"
+  say "killed broker pid $pid (SIGKILL); data kept in $DATA"
 }
 
 down() {
@@ -117,7 +159,9 @@ status() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
+  kill) kill9 ;;
+  start) start ;;
   status) status ;;
   fetch) fetch ;;
-  *) echo "usage: $0 up|down|status|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|kill|start|status|fetch" >&2; exit 2 ;;
 esac

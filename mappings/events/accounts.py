@@ -7,7 +7,13 @@ from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("user_account_association_created", caliper_type="Event", action="Created")
+@mapping(
+    "user_account_association_created",
+    object_type="Entity",
+    ignores=("account_uuid",),
+    caliper_type="Event",
+    action="Created",
+)
 def user_account_association_created(ev: CanvasEvent, spec: MappingSpec) -> dict:
     user_id = ev.body_id("user_id")
     obj = entity(

@@ -6,9 +6,38 @@ from mappings.builders import entity, move_to_extensions, standard_event
 from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
+# Documented assignment fields Instructure's form leaves out (extended mode keeps leaving them out).
+ASSIGNMENT_DROPPED = (
+    "assignment_group_id",
+    "assignment_id_duplicated__from",
+    "assignment_id_duplicated_from",
+    "context_id",
+    "context_type",
+    "context_uuid",
+    "created_on_blueprint_sync",
+    "domain",
+    "domain_duplicated_from",
+    "lti_assignment_id",
+    "lti_resource_link_id",
+    "lti_resource_link_id_duplicated_from",
+    "submission_types",
+)
 
-@mapping("assignment_created", caliper_type="Event", action="Created")
-@mapping("assignment_updated", caliper_type="Event", action="Modified")
+
+@mapping(
+    "assignment_created",
+    object_type="AssignableDigitalResource",
+    ignores=(*ASSIGNMENT_DROPPED, "workflow_state"),
+    caliper_type="Event",
+    action="Created",
+)
+@mapping(
+    "assignment_updated",
+    object_type="AssignableDigitalResource",
+    ignores=ASSIGNMENT_DROPPED,
+    caliper_type="Event",
+    action="Modified",
+)
 def assignment(ev: CanvasEvent, spec: MappingSpec) -> dict:
     created = spec.action == "Created"
     obj = entity(
@@ -38,12 +67,14 @@ def _override_dates_to_extensions(event: dict) -> None:
 
 @mapping(
     "assignment_override_created",
+    object_type="Entity",
     caliper_type="Event",
     action="Created",
     strict=_override_dates_to_extensions,
 )
 @mapping(
     "assignment_override_updated",
+    object_type="Entity",
     caliper_type="Event",
     action="Modified",
     strict=_override_dates_to_extensions,

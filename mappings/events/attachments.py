@@ -7,9 +7,27 @@ from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("attachment_created", caliper_type="Event", action="Created")
-@mapping("attachment_updated", caliper_type="Event", action="Modified")
-@mapping("attachment_deleted", caliper_type="Event", action="Deleted")
+@mapping(
+    "attachment_created",
+    object_type="Document",
+    ignores=("lock_at", "unlock_at"),
+    caliper_type="Event",
+    action="Created",
+)
+@mapping(
+    "attachment_updated",
+    object_type="Document",
+    ignores=("lock_at", "old_display_name", "unlock_at", "user_id"),
+    caliper_type="Event",
+    action="Modified",
+)
+@mapping(
+    "attachment_deleted",
+    object_type="Document",
+    ignores=("lock_at", "unlock_at", "user_id"),
+    caliper_type="Event",
+    action="Deleted",
+)
 def attachment(ev: CanvasEvent, spec: MappingSpec) -> dict:
     created = spec.action == "Created"
     obj = entity(

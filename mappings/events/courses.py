@@ -17,8 +17,20 @@ from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("course_created", caliper_type="Event", action="Created")
-@mapping("course_updated", caliper_type="Event", action="Modified")
+@mapping(
+    "course_created",
+    object_type="CourseOffering",
+    ignores=("account_id", "created_at", "updated_at", "uuid", "workflow_state"),
+    caliper_type="Event",
+    action="Created",
+)
+@mapping(
+    "course_updated",
+    object_type="CourseOffering",
+    ignores=("account_id", "created_at", "updated_at", "uuid"),
+    caliper_type="Event",
+    action="Modified",
+)
 def course(ev: CanvasEvent, spec: MappingSpec) -> dict:
     obj = entity(
         "course",
@@ -35,7 +47,14 @@ def _syllabus_body_to_extensions(event: dict) -> None:
     move_to_extensions(event["object"], {"body": "syllabus_body"})
 
 
-@mapping("syllabus_updated", caliper_type="Event", action="Modified", strict=_syllabus_body_to_extensions)
+@mapping(
+    "syllabus_updated",
+    object_type="Document",
+    ignores=("old_syllabus_body",),
+    caliper_type="Event",
+    action="Modified",
+    strict=_syllabus_body_to_extensions,
+)
 def syllabus_updated(ev: CanvasEvent, spec: MappingSpec) -> dict:
     course_id = ev.require_id("course_id")
     actor, user_id = actor_for(ev)

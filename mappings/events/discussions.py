@@ -7,7 +7,13 @@ from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("discussion_entry_created", caliper_type="MessageEvent", action="Posted")
+@mapping(
+    "discussion_entry_created",
+    object_type="Message",
+    ignores=("created_at", "parent_discussion_entry_id", "user_id"),
+    caliper_type="MessageEvent",
+    action="Posted",
+)
 def discussion_entry_created(ev: CanvasEvent, spec: MappingSpec) -> dict:
     topic_id = ev.body_id("discussion_topic_id")
     obj = entity(
@@ -23,7 +29,14 @@ def discussion_entry_created(ev: CanvasEvent, spec: MappingSpec) -> dict:
 
 
 # Caliper 1.1 has no ThreadEvent/Created (only MarkedAsRead/MarkedAsUnread): strict says Event.
-@mapping("discussion_topic_created", caliper_type="ThreadEvent", action="Created", strict_type="Event")
+@mapping(
+    "discussion_topic_created",
+    object_type="Thread",
+    ignores=("assignment_id", "body", "lock_at", "updated_at", "workflow_state"),
+    caliper_type="ThreadEvent",
+    action="Created",
+    strict_type="Event",
+)
 def discussion_topic_created(ev: CanvasEvent, spec: MappingSpec) -> dict:
     obj = entity(
         "discussion",

@@ -20,8 +20,20 @@ from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("enrollment_created", caliper_type="Event", action="Created")
-@mapping("enrollment_updated", caliper_type="Event", action="Modified")
+@mapping(
+    "enrollment_created",
+    object_type="Entity",
+    ignores=("associated_user_id", "updated_at"),
+    caliper_type="Event",
+    action="Created",
+)
+@mapping(
+    "enrollment_updated",
+    object_type="Entity",
+    ignores=("associated_user_id",),
+    caliper_type="Event",
+    action="Modified",
+)
 def enrollment(ev: CanvasEvent, spec: MappingSpec) -> dict:
     body = ev.body
     course_id = ev.body_id("course_id")
@@ -61,8 +73,20 @@ def _started_to_extensions(event: dict) -> None:
     move_to_extensions(event["object"], {"startedAtTime": "state_started_at"})
 
 
-@mapping("enrollment_state_created", caliper_type="Event", action="Created", strict=_started_to_extensions)
-@mapping("enrollment_state_updated", caliper_type="Event", action="Modified", strict=_started_to_extensions)
+@mapping(
+    "enrollment_state_created",
+    object_type="Entity",
+    caliper_type="Event",
+    action="Created",
+    strict=_started_to_extensions,
+)
+@mapping(
+    "enrollment_state_updated",
+    object_type="Entity",
+    caliper_type="Event",
+    action="Modified",
+    strict=_started_to_extensions,
+)
 def enrollment_state(ev: CanvasEvent, spec: MappingSpec) -> dict:
     body = ev.body
     obj = entity(

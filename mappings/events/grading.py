@@ -7,7 +7,13 @@ from mappings.model import CanvasEvent, check_extension_values
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("grade_change", caliper_type="GradeEvent", action="Graded")
+@mapping(
+    "grade_change",
+    object_type="Attempt",
+    ignores=("grading_complete", "muted", "old_grade", "old_points_possible", "old_score", "student_id"),
+    caliper_type="GradeEvent",
+    action="Graded",
+)
 def grade_change(ev: CanvasEvent, spec: MappingSpec) -> dict:
     body = ev.body
     submission_id = ev.require_id("submission_id")

@@ -20,7 +20,13 @@ def _category(ev: CanvasEvent) -> dict | None:
     return ref
 
 
-@mapping("group_category_created", caliper_type="Event", action="Created")
+@mapping(
+    "group_category_created",
+    object_type="Entity",
+    ignores=("group_limit",),
+    caliper_type="Event",
+    action="Created",
+)
 def group_category_created(ev: CanvasEvent, spec: MappingSpec) -> dict:
     obj = entity(
         "groupCategory",
@@ -53,7 +59,14 @@ def _group_membership_strict(event: dict) -> None:
         _category_to_extensions(organization)
 
 
-@mapping("group_created", caliper_type="Event", action="Created", strict=_group_strict)
+@mapping(
+    "group_created",
+    object_type="Group",
+    ignores=("account_id", "max_membership", "uuid", "workflow_state"),
+    caliper_type="Event",
+    action="Created",
+    strict=_group_strict,
+)
 def group_created(ev: CanvasEvent, spec: MappingSpec) -> dict:
     obj = entity(
         "group",
@@ -64,7 +77,14 @@ def group_created(ev: CanvasEvent, spec: MappingSpec) -> dict:
     return standard_event(ev, spec.caliper_type, spec.action, obj)
 
 
-@mapping("group_membership_created", caliper_type="Event", action="Created", strict=_group_membership_strict)
+@mapping(
+    "group_membership_created",
+    object_type="Membership",
+    ignores=("workflow_state",),
+    caliper_type="Event",
+    action="Created",
+    strict=_group_membership_strict,
+)
 def group_membership_created(ev: CanvasEvent, spec: MappingSpec) -> dict:
     membership_id = ev.require_id("group_membership_id")
     user_id = ev.body_id("user_id")

@@ -40,7 +40,14 @@ def _as_digital_resource(event: dict) -> None:
         obj["type"] = "DigitalResource"
 
 
-@mapping("asset_accessed", caliper_type="NavigationEvent", action="NavigatedTo", strict=_as_digital_resource)
+@mapping(
+    "asset_accessed",
+    object_type="Entity (strict: DigitalResource) / AssignableDigitalResource / Page / Thread",
+    ignores=("category", "level", "role"),
+    caliper_type="NavigationEvent",
+    action="NavigatedTo",
+    strict=_as_digital_resource,
+)
 def asset_accessed(ev: CanvasEvent, spec: MappingSpec) -> dict:
     asset_type = ev.body_id("asset_type")
     if asset_type is None:

@@ -7,9 +7,48 @@ from mappings.errors import MappingError
 from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
+# Documented quiz fields Instructure's form leaves out (extended mode keeps leaving them out).
+QUIZ_SETTINGS = (
+    "allowed_attempts",
+    "anonymous_submissions",
+    "assignment_id",
+    "cant_go_back",
+    "context_id",
+    "context_type",
+    "context_uuid",
+    "description",
+    "disable_timer_autosubmission",
+    "hide_correct_answers_at",
+    "hide_results",
+    "ip_filter",
+    "lock_at",
+    "one_question_at_a_time",
+    "one_time_results",
+    "only_visible_to_overrides",
+    "require_lockdown_browser",
+    "require_lockdown_browser_for_results",
+    "scoring_policy",
+    "show_correct_answers",
+    "show_correct_answers_at",
+    "show_correct_answers_last_attempt",
+    "shuffle_answers",
+)
 
-@mapping("quiz_created", caliper_type="Event", action="Created")
-@mapping("quiz_updated", caliper_type="Event", action="Modified")
+
+@mapping(
+    "quiz_created",
+    object_type="Assessment",
+    ignores=QUIZ_SETTINGS,
+    caliper_type="Event",
+    action="Created",
+)
+@mapping(
+    "quiz_updated",
+    object_type="Assessment",
+    ignores=QUIZ_SETTINGS,
+    caliper_type="Event",
+    action="Modified",
+)
 def quiz(ev: CanvasEvent, spec: MappingSpec) -> dict:
     body = ev.body
     obj = entity(
@@ -48,7 +87,13 @@ def _attempt_generated(event: dict) -> None:
     event["generated"] = attempt
 
 
-@mapping("quiz_submitted", caliper_type="AssessmentEvent", action="Submitted", strict=_attempt_generated)
+@mapping(
+    "quiz_submitted",
+    object_type="Attempt (strict: Assessment, generating the Attempt)",
+    caliper_type="AssessmentEvent",
+    action="Submitted",
+    strict=_attempt_generated,
+)
 def quiz_submitted(ev: CanvasEvent, spec: MappingSpec) -> dict:
     quiz_id = ev.body_id("quiz_id")
     actor, user_id = actor_for(ev)

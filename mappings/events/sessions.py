@@ -7,8 +7,8 @@ from mappings.model import CanvasEvent, check_extension_values
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("logged_in", caliper_type="SessionEvent", action="LoggedIn")
-@mapping("logged_out", caliper_type="SessionEvent", action="LoggedOut")
+@mapping("logged_in", object_type="SoftwareApplication", caliper_type="SessionEvent", action="LoggedIn")
+@mapping("logged_out", object_type="SoftwareApplication", caliper_type="SessionEvent", action="LoggedOut")
 def session(ev: CanvasEvent, spec: MappingSpec) -> dict:
     obj: dict = {"id": app_url(ev), "type": "SoftwareApplication"}
     redirect_url = ev.body.get("redirect_url") if spec.action == "LoggedIn" else None

@@ -23,8 +23,45 @@ def _attempt_generated(event: dict) -> None:
     event["generated"] = attempt
 
 
-@mapping("submission_created", caliper_type="AssignableEvent", action="Submitted", strict=_attempt_generated)
-@mapping("submission_updated", caliper_type="Event", action="Modified")
+@mapping(
+    "submission_created",
+    object_type="Attempt (strict: AssignableDigitalResource, generating the Attempt)",
+    ignores=(
+        "grade",
+        "graded_at",
+        "group_id",
+        "late",
+        "lti_assignment_id",
+        "lti_user_id",
+        "missing",
+        "score",
+        "submitted_at",
+        "workflow_state",
+    ),
+    caliper_type="AssignableEvent",
+    action="Submitted",
+    strict=_attempt_generated,
+)
+@mapping(
+    "submission_updated",
+    object_type="Attempt",
+    ignores=(
+        "body",
+        "grade",
+        "graded_at",
+        "group_id",
+        "late",
+        "lti_assignment_id",
+        "lti_user_id",
+        "missing",
+        "score",
+        "submitted_at",
+        "url",
+        "workflow_state",
+    ),
+    caliper_type="Event",
+    action="Modified",
+)
 def submission(ev: CanvasEvent, spec: MappingSpec) -> dict:
     created = spec.event_name == "submission_created"
     user_id = ev.body_id("user_id")

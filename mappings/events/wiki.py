@@ -7,9 +7,15 @@ from mappings.model import CanvasEvent
 from mappings.registry import MappingSpec, mapping
 
 
-@mapping("wiki_page_created", caliper_type="Event", action="Created")
-@mapping("wiki_page_updated", caliper_type="Event", action="Modified")
-@mapping("wiki_page_deleted", caliper_type="Event", action="Deleted")
+@mapping("wiki_page_created", object_type="Page", caliper_type="Event", action="Created")
+@mapping(
+    "wiki_page_updated",
+    object_type="Page",
+    ignores=("old_body", "old_title"),
+    caliper_type="Event",
+    action="Modified",
+)
+@mapping("wiki_page_deleted", object_type="Page", caliper_type="Event", action="Deleted")
 def wiki_page(ev: CanvasEvent, spec: MappingSpec) -> dict:
     obj = entity(
         "wikiPage",

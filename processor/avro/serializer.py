@@ -31,18 +31,8 @@ def subject_for(topic: str, strategy: str = "topic") -> str:
 
 
 def read_password(settings: dict[str, Any]) -> str:
-    if settings.get("password"):
-        return str(settings["password"])
-    path = settings.get("password_file")
-    if not path:
-        return ""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read().strip()
-    except OSError as exc:
-        raise ConfigError(
-            f"schema_registry.password_file: cannot read {path}: {exc.strerror or exc}"
-        ) from None
+    """schema_registry.password (CALIPER_SCHEMA_REGISTRY_PASSWORD_FILE reads it from a file)."""
+    return str(settings.get("password") or "")
 
 
 class AvroSerializer:

@@ -15,19 +15,24 @@ that replaces another is marked with '*' and its source is shown.
 
 examples:
   caliper-processor mappings
+  caliper-processor mappings --mappings extended      # the 32 plus the 50 others: 82
   caliper-processor mappings --json | jq -r '.[] | select(.profile == "reading") | .event_name'
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from processor.mapping_mode import add_option
+
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    add_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from mappings.registry import RegistryError, default_registry
+    from processor.mapping_mode import resolve
 
     try:
-        specs = default_registry().specs()
+        specs = default_registry(resolve(args)).specs()
     except RegistryError as exc:
         sys.stderr.write(f"caliper-processor mappings: {exc}\n")
         return 1
@@ -44,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
                 "strict_profile": s.strict_profile,
                 "source": s.source,
                 "overrides": s.overrides,
+                "object_type": s.object_type,
+                "mode": s.mode,
+                "why": s.why or "Instructure's documented example",
             }
             for s in specs
         ]

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,7 +18,10 @@ HELP = "run the worker: Canvas live events from Kafka -> Caliper envelopes on Ka
 DESCRIPTION = """\
 Consume Canvas live events from the input topic, map each to a Caliper 1.1 envelope and produce it
 to the topic of its metric profile, keyed by the actor (Person) id, else the course/group id.
-Offsets are committed only after every output of an input is acknowledged (at-least-once).
+Delivery (--guarantee, processor.guarantee): at-least-once (default) commits an input's offset only
+after every output of it is acknowledged, so a crash re-sends some outputs (same event ids) and
+loses none; exactly-once writes the outputs and the inputs' offsets in one Kafka transaction, so
+consumers reading with isolation.level=read_committed see each output once (docs/operations.md).
 Inputs that cannot be mapped go to the dead-letter topic with __connect.errors.* headers; events
 without a mapping go to the unmapped topic (or are skipped, processor.unmapped = "skip").
 
@@ -30,6 +34,8 @@ $CALIPER_CONFIG) < environment. Environment variables:
   CALIPER_UNMAPPED_TOPIC           events without a mapping (canvas.live-events.unmapped)
   CALIPER_GROUP_ID                 consumer group (caliper-processor)
   CALIPER_METRICS_PORT             HTTP port of /metrics /healthz /readyz (9464; 0 = any free port)
+  CALIPER_PROCESSOR_MAPPINGS       mapping set: instructure (default) or extended (--mappings)
+  CALIPER_PROCESSOR_GUARANTEE      at-least-once (default) or exactly-once (--guarantee)
   CALIPER_<SECTION>_<KEY>          any key of [topics] [processor] [http] [logging],
                                    e.g. CALIPER_PROCESSOR_MAX_IN_FLIGHT=2000
   CALIPER_KAFKA_<PROP>             any librdkafka property for both clients, "_" read as ".",
@@ -38,7 +44,8 @@ $CALIPER_CONFIG) < environment. Environment variables:
 
 Exit status: 0 after SIGTERM/SIGINT (in-flight outputs delivered and committed within
 processor.shutdown_timeout_s) or when drained (--exit-when-drained); 1 on a permanent produce
-failure (nothing is committed past the failed input, so a restart retries it) or when outputs were
+failure (nothing is committed past the failed input, so a restart retries it; exactly-once: also
+when fenced by another worker with the same transactional.id) or when outputs were
 still undelivered at shutdown; 2 on a configuration error; 130 on a second SIGTERM/SIGINT (exit at
 once; inputs not yet committed are read again on restart).
 
@@ -63,6 +70,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="validate every envelope (tolerant by default, strict with --strict); failures are dead letters",
     )
+    from processor.mapping_mode import add_option
+
+    add_option(parser)
+    parser.add_argument(
+        "--guarantee",
+        choices=("at-least-once", "exactly-once"),
+        help="delivery guarantee (default: processor.guarantee, at-least-once); exactly-once needs "
+        "a transactional.id per worker (processor.transactional_id, else derived)",
+    )
     parser.add_argument(
         "--exit-when-drained",
         action="store_true",
@@ -81,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from processor import logs
+    from processor import logs, secrets
     from processor.config import ConfigError, load, to_toml
 
     try:
@@ -89,10 +105,16 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"caliper-processor: configuration error: {exc}", file=sys.stderr)
         return 2
+    # From here on, no log line, exception text or dead-letter header carries a secret's value.
+    secrets.remember(secrets.secret_values(cfg.secret_items()))
     if args.strict:
         cfg.processor["strict"] = True
     if args.validate:
         cfg.processor["validate"] = True
+    if args.mappings:
+        cfg.processor["mappings"] = args.mappings
+    if args.guarantee:
+        cfg.processor["guarantee"] = args.guarantee
     if args.log_format:
         cfg.logging["format"] = args.log_format
     if args.log_level:
@@ -102,13 +124,16 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(to_toml(cfg.as_dict(mask=True)))
         return 0
     logs.setup(cfg.logging["format"], cfg.logging["level"])
+    secrets.protect_logging()
     return serve(cfg, exit_when_drained=args.exit_when_drained)
 
 
 def serve(cfg: Config, *, exit_when_drained: bool = False) -> int:
     """Start the HTTP server and the worker; SIGTERM/SIGINT stop it gracefully."""
+    from processor import preflight
     from processor.config import ConfigError
     from processor.health import HttpServer
+    from processor.secrets import redact
     from processor.worker import Worker
 
     log = logging.getLogger("processor.run")
@@ -133,11 +158,20 @@ def serve(cfg: Config, *, exit_when_drained: bool = False) -> int:
         log.info("stopping", extra={"fields": {"signal": signal.Signals(signum).name}})
         worker.stop()
 
+    def waiting() -> None:  # /healthz stays green while the brokers are waited for
+        worker.health.last_poll = time.monotonic()
+
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
+        # Credentials, TLS and ACLs, before the first record is consumed (processor/preflight.py).
+        if not preflight.check(cfg, stopped=lambda: bool(signals_seen), on_poll=waiting):
+            return 0  # stopped by a signal while waiting for the brokers
         return worker.run()
+    except preflight.PreflightError as exc:
+        print(f"caliper-processor: cannot start: {redact(str(exc))}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
-        print(f"caliper-processor: configuration error: {exc}", file=sys.stderr)
+        print(f"caliper-processor: configuration error: {redact(str(exc))}", file=sys.stderr)
         return 2
     finally:
         for s, handler in previous.items():

@@ -34,6 +34,7 @@ invalid); 1 when a FILE could not be read; 2 on a usage error.
 examples:
   caliper-processor transform events.jsonl > caliper.jsonl
   caliper-processor transform --strict day1.jsonl.gz day2.jsonl.gz 2> rejects.jsonl
+  caliper-processor transform --mappings extended events.jsonl   # all 82 Canvas events
   kafkacat -C -t canvas.live-events -e | caliper-processor transform - | jq .data[0].type
 """
 
@@ -45,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="emit the Caliper 1.1-conformant form where Instructure's documented output deviates",
     )
+    from processor.mapping_mode import add_option
+
+    add_option(parser)
     parser.add_argument(
         "--validate",
         action="store_true",
@@ -70,8 +74,9 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
 
 def run(args: argparse.Namespace) -> int:
     from mappings.transform import Transformer
+    from processor.mapping_mode import resolve
 
-    transformer = Transformer(strict=args.strict)
+    transformer = Transformer(strict=args.strict, mappings=resolve(args))
     validate = None
     if args.validate:
         from mappings.validator import validate_envelope

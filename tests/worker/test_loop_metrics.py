@@ -131,9 +131,9 @@ class FakeError:
 
 def make_worker(producer: FakeProducer, partitions: int = 2) -> Worker:
     w = Worker(load(None, env={}))
-    w.producer = producer  # type: ignore[assignment]
+    w.producer = w.services.producer = producer  # type: ignore[assignment]
     for p in range(partitions):
-        w._trackers[("in", p)] = PartitionOffsets("in", p)
+        w.delivery.trackers[("in", p)] = PartitionOffsets("in", p)
     return w
 
 
@@ -156,12 +156,12 @@ def test_a_batch_balances_the_metrics_and_produces_keyed_envelopes_positionally(
         assert partition == -1 and headers is None  # the partitioner picks by key; no headers
         assert key == routing_key(event)
         assert topic in {f"caliper.{p}" for p in PROFILES}
-    assert w._in_flight == len(values) - 1  # all but the tombstone wait for their acknowledgement
+    assert w.delivery.in_flight == len(values) - 1  # all but the tombstone wait for their acknowledgement
     before_ack = Counter(c[0] for c in producer.calls)
     producer.poll()
-    w._flush_tallies()
+    w.tallies.flush()
     m = w.metrics
-    assert w._in_flight == 0
+    assert w.delivery.in_flight == 0
     assert sample_value(m, "caliper_inputs_consumed_total") == len(values)
     # the balance: consumed = produced + dead letters + unmapped + skipped
     done = (
@@ -186,7 +186,7 @@ def test_a_batch_balances_the_metrics_and_produces_keyed_envelopes_positionally(
     # every input is done, so each partition can commit past its last offset
     for p in (0, 1):
         last = max(msg.offset() for msg in msgs if msg.partition() == p)
-        assert w._trackers[("in", p)].committable() == last + 1
+        assert w.delivery.trackers[("in", p)].committable() == last + 1
 
 
 def _label_values(m: Metrics, name: str) -> dict[tuple, float]:
@@ -204,8 +204,8 @@ def test_a_full_producer_queue_is_waited_out_and_the_envelope_sent_once() -> Non
     w._handle_batch([FakeMessage("in", 0, 7, sample_events()[0])])
     assert len(producer.calls) == 1
     producer.poll()
-    w._flush_tallies()
-    assert w._in_flight == 0 and w._trackers[("in", 0)].committable() == 8
+    w.tallies.flush()
+    assert w.delivery.in_flight == 0 and w.delivery.trackers[("in", 0)].committable() == 8
     assert sample_value(w.metrics, "caliper_end_to_end_lag_seconds_count") == 1
 
 
@@ -214,9 +214,9 @@ def test_a_failed_delivery_is_fatal_and_nothing_is_committed_past_it() -> None:
     w = make_worker(producer, partitions=1)
     w._handle_batch([FakeMessage("in", 0, off, v) for off, v in enumerate(sample_events()[:3])])
     producer.poll()
-    w._flush_tallies()
-    assert w._fatal is not None and "failed for input offset 0" in w._fatal
+    w.tallies.flush()
+    assert w.delivery.fatal is not None and "failed for input offset 0" in w.delivery.fatal
     assert sample_value(w.metrics, "caliper_produce_errors_total") >= 1
-    assert w._trackers[("in", 0)].committable() is None
+    assert w.delivery.trackers[("in", 0)].committable() is None
     assert sum(_label_values(w.metrics, "caliper_envelopes_produced_total").values()) == 0
     assert sample_value(w.metrics, "caliper_end_to_end_lag_seconds_count") == 0

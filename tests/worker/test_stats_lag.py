@@ -5,14 +5,12 @@ from __future__ import annotations
 import orjson
 
 from processor.config import load
-from processor.offsets import PartitionOffsets
 from processor.worker import Worker
 
 
 def _worker() -> Worker:
     w = Worker(load(env={"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "CALIPER_INPUT_TOPIC": "in"}))
-    w._trackers[("in", 0)] = PartitionOffsets("in", 0)
-    w._trackers[("in", 1)] = PartitionOffsets("in", 1)
+    w._assigned |= {("in", 0), ("in", 1)}
     return w
 
 
