@@ -32,6 +32,7 @@ from typing import Any
 
 from mappings.registry import MODES as MAPPING_MODES  # instructure | extended
 from mappings.registry import PROFILES  # the Caliper metric profiles, one output topic each
+from processor.secrets import is_secret, mask_value, resolve_files  # noqa: F401 (is_secret re-exported)
 
 # Every scalar setting with its default; the type of the default is the type the key accepts.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -88,7 +89,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "jwks_refresh_min_interval_s": 30.0,
         "jwks_timeout_s": 5.0,
         "secret": "",
-        "secret_file": "",
         "secret_header": "X-Caliper-Secret",
         "secret_param": "secret",
         "max_body_bytes": 262_144,
@@ -132,7 +132,6 @@ SECRET_KEYS = (("ingest", "secret"),)
 GUARANTEES = ("at-least-once", "exactly-once")
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-_SECRET_RE = re.compile(r"password|secret|key\.pem|oauthbearer\.config|jaas", re.IGNORECASE)
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -241,8 +240,9 @@ class Config:
         """Everything, in file layout, with secrets masked (for --print-config and logs)."""
         out: dict[str, Any] = copy.deepcopy(self.sections)
         if mask:
-            for section, key in SECRET_KEYS:
-                out[section][key] = mask_value("secret", out[section][key])
+            for section, table in out.items():
+                for key, value in table.items():
+                    table[key] = mask_value(f"{section}.{key}", value)
         out["topics"]["profiles"] = dict(self.profile_topics)
         out["topics"]["events"] = dict(self.event_topics)
         for name in PASSTHROUGH:
@@ -250,13 +250,12 @@ class Config:
             out[name] = {k: (mask_value(k, v) if mask else v) for k, v in props.items()}
         return out
 
-
-def is_secret(key: str) -> bool:
-    return bool(_SECRET_RE.search(key))
-
-
-def mask_value(key: str, value: Any) -> Any:
-    return "********" if is_secret(key) and value not in (None, "") else value
+    def secret_items(self) -> list[tuple[str, Any]]:
+        """(name, value) of every setting, for `secrets.secret_values` to pick the secrets from."""
+        items = [(f"{s}.{k}", v) for s, table in self.sections.items() for k, v in table.items()]
+        for name in PASSTHROUGH:
+            items += [(k, v) for k, v in getattr(self, name).items()]
+        return items
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, Any], where: str) -> None:
@@ -483,8 +482,6 @@ def _validate_ingest(i: dict[str, Any]) -> None:
         raise ConfigError(f"ingest.leeway_s: clock-skew allowance must be 0-600 s, got {i['leeway_s']}")
     if i["max_body_bytes"] < 1024:
         raise ConfigError(f"ingest.max_body_bytes: must be at least 1024, got {i['max_body_bytes']}")
-    if i["secret"] and i["secret_file"]:
-        raise ConfigError("ingest.secret and ingest.secret_file: set one, not both")
     if bool(i["tls_cert"]) != bool(i["tls_key"]):
         raise ConfigError("ingest.tls_cert and ingest.tls_key: set both (TLS) or neither (plain HTTP)")
 
@@ -493,7 +490,7 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
     """Defaults, then the file (`path`, else $CALIPER_CONFIG when set), then the environment."""
     import os
 
-    env = os.environ if env is None else env
+    env = resolve_files(os.environ if env is None else env, ConfigError)  # CALIPER_<SECRET>_FILE
     cfg = Config(sections=copy.deepcopy(DEFAULTS), kafka=dict(DEFAULT_KAFKA))
     path = path or env.get(CONFIG_ENV) or None
     if path:

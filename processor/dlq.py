@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from processor.secrets import redact
+
 Headers = list[tuple[str, bytes]]
 
 STAGE = "__connect.errors.stage"
@@ -46,7 +48,7 @@ def error_headers(
     """The original headers followed by the error headers (appended, so the originals keep order)."""
     if now_ms is None:
         now_ms = int(time.time() * 1000)
-    text = message.encode("utf-8", "replace")[:MAX_MESSAGE_BYTES]
+    text = redact(message).encode("utf-8", "replace")[:MAX_MESSAGE_BYTES]  # no secret in a header
     return [
         *_original(original),
         (STAGE, stage.encode()),

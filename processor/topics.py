@@ -31,14 +31,23 @@ def wanted_topics(cfg: Config) -> list[str]:
 def create_topics(
     cfg: Config, *, partitions: int = 3, replication_factor: int = -1, timeout: float = 30.0
 ) -> list[TopicResult]:
-    """Create what is missing; existing topics are reported as such, not as errors."""
-    admin = AdminClient(admin_config(cfg))
+    """Create what is missing; existing topics are reported as such, not as errors.
+
+    Raises PreflightError (a ConfigError) at once when the client cannot authenticate or its TLS
+    settings are refused, instead of waiting out the timeout while librdkafka retries.
+    """
+    from processor.preflight import ConnectionWatch, wait, who
+
+    conf = admin_config(cfg)
+    watch = ConnectionWatch(who(conf))
+    admin = AdminClient({**conf, **watch.conf()})
     names = wanted_topics(cfg)
     futures = admin.create_topics(
         [NewTopic(n, partitions, replication_factor) for n in names],
         operation_timeout=timeout,
         request_timeout=timeout,
     )
+    wait(admin, futures.values(), watch, timeout + 5)
     results = []
     for name in names:
         try:

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from processor import logs
+    from processor import logs, secrets
     from processor.config import ConfigError, load, to_toml
 
     try:
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"caliper-processor: configuration error: {exc}", file=sys.stderr)
         return 2
+    # From here on, no log line, exception text or dead-letter header carries a secret's value.
+    secrets.remember(secrets.secret_values(cfg.secret_items()))
     if args.strict:
         cfg.processor["strict"] = True
     if args.validate:
@@ -121,13 +124,16 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(to_toml(cfg.as_dict(mask=True)))
         return 0
     logs.setup(cfg.logging["format"], cfg.logging["level"])
+    secrets.protect_logging()
     return serve(cfg, exit_when_drained=args.exit_when_drained)
 
 
 def serve(cfg: Config, *, exit_when_drained: bool = False) -> int:
     """Start the HTTP server and the worker; SIGTERM/SIGINT stop it gracefully."""
+    from processor import preflight
     from processor.config import ConfigError
     from processor.health import HttpServer
+    from processor.secrets import redact
     from processor.worker import Worker
 
     log = logging.getLogger("processor.run")
@@ -152,11 +158,20 @@ def serve(cfg: Config, *, exit_when_drained: bool = False) -> int:
         log.info("stopping", extra={"fields": {"signal": signal.Signals(signum).name}})
         worker.stop()
 
+    def waiting() -> None:  # /healthz stays green while the brokers are waited for
+        worker.health.last_poll = time.monotonic()
+
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
+        # Credentials, TLS and ACLs, before the first record is consumed (processor/preflight.py).
+        if not preflight.check(cfg, stopped=lambda: bool(signals_seen), on_poll=waiting):
+            return 0  # stopped by a signal while waiting for the brokers
         return worker.run()
+    except preflight.PreflightError as exc:
+        print(f"caliper-processor: cannot start: {redact(str(exc))}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
-        print(f"caliper-processor: configuration error: {exc}", file=sys.stderr)
+        print(f"caliper-processor: configuration error: {redact(str(exc))}", file=sys.stderr)
         return 2
     finally:
         for s, handler in previous.items():

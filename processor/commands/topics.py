@@ -11,7 +11,8 @@ DESCRIPTION = """\
 topics create: create the input topic, the 10 profile output topics (plus any per-profile or
 per-event overrides), the dead-letter and the unmapped topic, as named by the config file and
 environment (see `caliper-processor run --help`). Topics that already exist are reported and
-left unchanged. Exit status 1 when a topic could not be created.
+left unchanged. Exit status 1 when a topic could not be created (e.g. no Create permission),
+2 when the settings are wrong or the cluster refuses the credentials or TLS settings.
 """
 
 
@@ -48,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"caliper-processor: configuration error: {exc}", file=sys.stderr)
         return 2
-    results = create_topics(cfg, partitions=args.partitions, replication_factor=args.replication_factor)
+    try:
+        results = create_topics(cfg, partitions=args.partitions, replication_factor=args.replication_factor)
+    except ConfigError as exc:  # authentication or TLS refused
+        print(f"caliper-processor: cannot connect: {exc}", file=sys.stderr)
+        return 2
     for r in results:
         print(f"{r.status:<8} {r.topic}" + (f"  ({r.detail})" if r.detail else ""))
     return 1 if any(r.status == "error" for r in results) else 0

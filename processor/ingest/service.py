@@ -12,12 +12,11 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from processor.config import Config, ConfigError
+from processor.config import Config
 from processor.ingest.jwks import KeySet
 from processor.ingest.kafka import AsyncProducer, ProduceFailed
 from processor.ingest.metrics import IngestMetrics
@@ -30,14 +29,7 @@ LOG_EVERY_S = 10.0
 
 
 def read_secret(settings: Mapping[str, Any]) -> str:
-    """ingest.secret, else the first line of ingest.secret_file (a mounted Kubernetes secret)."""
-    if settings["secret_file"]:
-        try:
-            return Path(settings["secret_file"]).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"ingest.secret_file: cannot read {settings['secret_file']}: {exc.strerror}"
-            ) from None
+    """ingest.secret (CALIPER_INGEST_SECRET_FILE reads it from a mounted file, like every secret)."""
     return settings["secret"]
 
 
