@@ -109,9 +109,14 @@ def load(bootstrap: str, topic: str, events: Iterable[Event], *, config: dict | 
     return {"events": count, "bytes": size, "seconds": round(elapsed, 3), "events_per_s": count / elapsed}
 
 
-def watermarks(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], tuple[int, int]]:
-    """(topic, partition) -> (low, high) for every partition of the topics."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-watermarks"})
+def watermarks(
+    bootstrap: str, topics: Iterable[str], isolation: str = "read_uncommitted"
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """(topic, partition) -> (low, high) for every partition of the topics; read_committed gives the
+    last stable offset instead of the high watermark (they differ while a transaction is open)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "bench-watermarks", "isolation.level": isolation}
+    )
     try:
         md = consumer.list_topics(timeout=10)
         marks = {}
@@ -121,6 +126,19 @@ def watermarks(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], t
         return marks
     finally:
         consumer.close()
+
+
+def settle(bootstrap: str, topics: list[str], timeout: float = 15.0) -> bool:
+    """Wait until every partition's last stable offset reached its high watermark: the commit markers
+    of a transaction are written after `commit_transaction` returned, so right after a transactional
+    producer exits its last records may still be unreadable to read_committed consumers."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if watermarks(bootstrap, topics, "read_committed") == watermarks(bootstrap, topics):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def record_count(bootstrap: str, topics: Iterable[str]) -> int:

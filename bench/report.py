@@ -201,7 +201,13 @@ def markdown(report: dict) -> str:
                 f"events/s for {lat['seconds']} s (achieved {_fmt(lat.get('achieved_per_s'))}/s, "
                 f"{lat.get('matched', 0):,} events matched): p50 {_fmt(lat['p50_ms'], 1)} ms, "
                 f"p90 {_fmt(lat.get('p90_ms'), 1)} ms, p99 {_fmt(lat['p99_ms'], 1)} ms, "
-                f"max {_fmt(lat.get('max_ms'), 1)} ms.",
+                f"max {_fmt(lat.get('max_ms'), 1)} ms."
+                + (
+                    f" As a read_committed consumer sees it: p50 {_fmt(lat['visible_p50_ms'], 1)} ms, "
+                    f"p99 {_fmt(lat.get('visible_p99_ms'), 1)} ms."
+                    if lat.get("visible_p50_ms") is not None
+                    else ""
+                ),
             ]
         elif lat.get("error"):
             lines += ["", f"{what}: not measured ({lat['error']})."]

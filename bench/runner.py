@@ -62,6 +62,9 @@ def _kafka_result(
         why = "timed out" if run.timed_out else f"exit status {run.returncode}"
         result["error"] = f"{name} {why}; log {run.log_path}: {run.log_tail(5)}"
         return result
+    if not kafka_io.settle(settings.bootstrap, outputs):
+        result["error"] = f"{name} left a transaction open on its outputs"
+        return result
     span = kafka_io.append_span(settings.bootstrap, outputs)
     records = span.records if span else 0
     result["output_records"] = records
