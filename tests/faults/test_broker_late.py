@@ -36,6 +36,8 @@ def _kafka_trouble(rec: dict) -> bool:
         or rec.get("msg") == "kafka client error"
         # exactly-once waits in init_transactions before its consumer subscribes, and says so
         or str(rec.get("msg", "")).startswith("waiting for the broker")
+        # the start-up checks (processor.preflight) wait for a broker before the worker starts
+        or str(rec.get("msg", "")).startswith("no broker answers yet")
     )
 
 
