@@ -39,6 +39,7 @@ log = logging.getLogger("processor.delivery")
 # librdkafka's own bound on a transactional call; ours is this plus the slack below.
 CALL_TIMEOUT_S = 30.0
 WATCHDOG_SLACK_S = 30.0
+NOT_READY_AFTER_S = 2.0  # a transactional call this long means the broker is not answering
 MAX_COMMIT_RETRIES = 10
 # A newer producer with our transactional.id took over (it bumped the epoch).
 FENCED = {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
@@ -387,9 +388,19 @@ class ExactlyOnce(Delivery):
 
     def _watchdog(self) -> None:
         bound = CALL_TIMEOUT_S + WATCHDOG_SLACK_S
+        waiting = None  # what this thread last told /readyz
         while True:
             time.sleep(1.0)
             call = self._call
+            # A loop blocked in a transactional call serves no statistics callback, which is what keeps
+            # /readyz current: say not ready while a call waits on the broker for long.
+            stuck = call is not None and time.monotonic() - call[1] > NOT_READY_AFTER_S
+            if stuck and waiting is None:
+                waiting = self.health.waiting_for = f"{call[0]} waiting for the broker"
+            elif not stuck and waiting is not None:
+                if self.health.waiting_for == waiting:
+                    self.health.waiting_for = None
+                waiting = None
             if call is not None and time.monotonic() - call[1] > bound:
                 log.critical(
                     f"{call[0]} has not returned in {bound:.0f} s (librdkafka ignores its timeout); "
