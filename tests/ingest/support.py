@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -155,10 +156,8 @@ class IngestProcess:
     def logs(self) -> list[dict]:
         out = []
         for line in self.log.read_bytes().splitlines():
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError):
                 out.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                pass
         return out
 
 

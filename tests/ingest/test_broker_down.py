@@ -90,6 +90,5 @@ def test_503_while_the_broker_is_away_then_2xx_and_nothing_lost(own_broker, tmp_
     assert set(landed) == set(range(11))  # nothing lost
     for i, n in landed.items():
         assert n <= attempts[i], (i, n, attempts[i])  # duplicates only where a retry explains them
-    print(
-        f"INGEST-FIGURES broker down: 503 in {answer_s:.1f} s; landed {dict(landed)}; attempts {dict(attempts)}"
-    )
+    figures = f"503 in {answer_s:.1f} s; landed {dict(landed)}; tries {dict(attempts)}"
+    print(f"INGEST-FIGURES broker down: {figures}")
