@@ -49,6 +49,16 @@ bench: install ## throughput vs passthrough, Quix Streams and mapping alone, lat
 	  BENCH_QUIX_PYTHON="$${BENCH_QUIX_PYTHON:-$$(test -f $(QUIX_VENV)/.ready && echo $(QUIX_VENV)/bin/python)}" \
 	  $(BIN)/python -m bench
 
+# ---- bench-ingest: the receiver under wrk and hey (Debian packages; installed here when missing and root) ----
+.PHONY: bench-ingest
+
+bench-ingest: install ## load the ingest receiver with wrk (throughput) and hey (latency at BENCH_INGEST_RATE); bench-results/ingest.json
+	@for tool in wrk hey; do command -v $$tool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get install -y -qq --no-install-recommends $$tool >/dev/null; } \
+	  || { echo "bench-ingest: $$tool is needed (apt-get install wrk hey)"; exit 1; }; done
+	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then deploy/local-kafka/kafka.sh up; fi
+	KAFKA_BOOTSTRAP_SERVERS="$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$(KAFKA_PORT)}" $(BIN)/python -m bench.ingest
+
 # ---- soak: not part of `make test` (10 minutes by default) ----
 .PHONY: soak
 

@@ -43,6 +43,11 @@ CONTRACT_METRICS: dict[str, str] = {
     "caliper_assigned_partitions": "gauge",
     "caliper_last_progress_timestamp_seconds": "gauge",
 }
+# The Canvas receiver's (`caliper-processor ingest`) families its alerts and dashboard row use.
+INGEST_METRICS: dict[str, str] = {
+    "caliper_ingest_requests_total": "counter",
+    "caliper_ingest_request_duration_seconds": "histogram",
+}
 # prometheus-client's default process collector, which the dashboard's process row uses.
 PROCESS_METRICS = {"process_cpu_seconds_total", "process_resident_memory_bytes"}
 # Made by Prometheus itself for every scrape target.
@@ -61,9 +66,9 @@ def sample_names(family: str, kind: str) -> set[str]:
     return {family}
 
 
-def contract_sample_names() -> set[str]:
+def contract_sample_names(metrics: dict[str, str] | None = None) -> set[str]:
     names: set[str] = set()
-    for family, kind in CONTRACT_METRICS.items():
+    for family, kind in (CONTRACT_METRICS if metrics is None else metrics).items():
         names |= sample_names(family, kind)
     return names
 

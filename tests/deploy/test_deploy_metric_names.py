@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.deploy_support import (
+    INGEST_METRICS,
     PROCESS_METRICS,
     REPO,
     SCRAPE_METRICS,
@@ -74,7 +75,7 @@ def test_exposition_parser_derives_sample_names_from_type_lines() -> None:
 
 
 def test_rules_and_dashboard_use_only_agreed_metric_names() -> None:
-    known = contract_sample_names() | PROCESS_METRICS | SCRAPE_METRICS | recorded_names()
+    known = contract_sample_names() | ingest_names() | PROCESS_METRICS | SCRAPE_METRICS | recorded_names()
     unknown = _used_names() - known
     assert not unknown, f"metric names the worker does not export: {sorted(unknown)}"
 
@@ -195,7 +196,7 @@ def test_running_worker_exports_every_name_the_rules_and_dashboard_use(kafka_boo
         exported = names_from_exposition(page)
         agreed = {n for n in contract_sample_names() if not n.endswith("_created")}
         assert agreed - exported == set(), f"agreed metrics absent from /metrics: {sorted(agreed - exported)}"
-        needed = _used_names() - recorded_names() - SCRAPE_METRICS
+        needed = _used_names() - recorded_names() - SCRAPE_METRICS - ingest_names()
         assert needed - exported == set(), f"rules/dashboard query names not on /metrics: {needed - exported}"
         # The rules and dashboard group the lag by (topic, partition): those labels must be there once
         # librdkafka's statistics (every processor.statistics_interval_s) report the assignment.
@@ -222,3 +223,26 @@ def test_running_worker_exports_every_name_the_rules_and_dashboard_use(kafka_boo
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+def ingest_names() -> set[str]:
+    return contract_sample_names(INGEST_METRICS)
+
+
+def test_the_receiver_exports_every_name_its_alerts_and_dashboard_row_use(
+    kafka_bootstrap, make_topic, tmp_path
+):
+    from tests.ingest.support import start_ingest
+
+    used = {n for n in _used_names() if n.startswith("caliper_ingest_")}
+    assert used, "no rule or panel queries the receiver"
+    assert used <= ingest_names(), f"not agreed for the receiver: {sorted(used - ingest_names())}"
+    ing = start_ingest(
+        kafka_bootstrap, make_topic("deploy-ingest"), tmp_path / "ingest.log", require_signature="false"
+    )
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ing.port}/metrics", timeout=5) as r:
+            exported = names_from_exposition(r.read().decode())
+    finally:
+        assert ing.stop() == 0
+    assert used - exported == set(), f"receiver metrics absent from its /metrics: {sorted(used - exported)}"

@@ -14,7 +14,10 @@ from tests.ingest.support import JwksServer, SigningKey, make_key
 @pytest.fixture(scope="session")
 def signing_keys() -> dict[str, SigningKey]:
     """Five generations of Instructure-like keys: retired, previous, current, next, after-next."""
-    return {name: make_key(f"{name}-{uuid.uuid4().hex[:6]}") for name in ("retired", "prev", "cur", "next", "later")}
+    return {
+        name: make_key(f"{name}-{uuid.uuid4().hex[:6]}")
+        for name in ("retired", "prev", "cur", "next", "later")
+    }
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -143,7 +144,9 @@ class IngestProcess:
             return metric_values(r.read().decode())
 
     def count(self, code: int, reason: str) -> float:
-        return self.metrics().get(("caliper_ingest_requests_total", (("code", str(code)), ("reason", reason))), 0.0)
+        return self.metrics().get(
+            ("caliper_ingest_requests_total", (("code", str(code)), ("reason", reason))), 0.0
+        )
 
     def stop(self, timeout: float = 60) -> int:
         if self.proc.poll() is None:
@@ -153,14 +156,14 @@ class IngestProcess:
     def logs(self) -> list[dict]:
         out = []
         for line in self.log.read_bytes().splitlines():
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError):
                 out.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                pass
         return out
 
 
-def start_ingest(bootstrap: str, topic: str, log: Path, *, ready: bool = True, **settings: str) -> IngestProcess:
+def start_ingest(
+    bootstrap: str, topic: str, log: Path, *, ready: bool = True, **settings: str
+) -> IngestProcess:
     """`caliper-processor ingest` as a subprocess on a free port; settings as CALIPER_INGEST_<KEY>."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALIPER_")}
@@ -190,10 +193,14 @@ def start_ingest(bootstrap: str, topic: str, log: Path, *, ready: bool = True, *
             pass
         time.sleep(0.2)
     proc.kill()
-    raise AssertionError(f"ingest not {'ready' if ready else 'healthy'} after 60 s: {log.read_text()[-2000:]}")
+    raise AssertionError(
+        f"ingest not {'ready' if ready else 'healthy'} after 60 s: {log.read_text()[-2000:]}"
+    )
 
 
-def post(url: str, body: bytes, headers: dict | None = None, timeout: float = 20, context=None) -> tuple[int, dict]:
+def post(
+    url: str, body: bytes, headers: dict | None = None, timeout: float = 20, context=None
+) -> tuple[int, dict]:
     req = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout, context=context) as r:

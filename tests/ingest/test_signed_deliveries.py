@@ -51,14 +51,18 @@ def server(kafka_bootstrap, module_topic, jwks, tmp_path_factory) -> Iterator[In
 
 def records_with(server: IngestProcess, marker: str) -> list:
     """Records of the input topic whose value carries `marker` (each test marks its own events)."""
-    return [r for r in read_all(server.extra["bootstrap"], server.extra["topic"]) if marker.encode() in r.value]
+    return [
+        r for r in read_all(server.extra["bootstrap"], server.extra["topic"]) if marker.encode() in r.value
+    ]
 
 
 def test_previous_current_and_next_keys_are_accepted_and_produced_after_ack(server, signing_keys) -> None:
     mark = uuid.uuid4().hex
     sent = {}
     for gen in ("prev", "cur", "next"):
-        ev = event("logged_in", user_id="10000000000417", redirect_url=f"https://canvas.example.edu/{mark}/{gen}")
+        ev = event(
+            "logged_in", user_id="10000000000417", redirect_url=f"https://canvas.example.edu/{mark}/{gen}"
+        )
         status, answer = post(
             server.url, signing_keys[gen].sign(claims_for(ev)), {"X-Request-Id": f"req-{gen}-{mark}"}
         )
@@ -94,7 +98,9 @@ def test_a_retired_key_and_an_unknown_kid_are_refused(server, signing_keys) -> N
 
 def test_a_tampered_payload_is_refused(server, signing_keys) -> None:
     mark = uuid.uuid4().hex
-    token = signing_keys["cur"].sign(claims_for(event(user_id="10000000000417", redirect_url=f"https://x/{mark}")))
+    token = signing_keys["cur"].sign(
+        claims_for(event(user_id="10000000000417", redirect_url=f"https://x/{mark}"))
+    )
     head, payload, sig = token.split(b".")
     claims = orjson.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
     claims["metadata"]["user_id"] = "10000000000666"  # someone else's events
