@@ -96,6 +96,18 @@ def test_required_object_id_missing_or_junk() -> None:
         assert reason_part in info.value.reason
 
 
+@pytest.mark.parametrize("space", ["\u1680", "\u00a0", "\u2003", "\u3000"])
+def test_an_id_with_unicode_white_space_is_a_map_error(space: str) -> None:
+    """The validator refuses any white space in an IRI, so an id holding one cannot make a URN."""
+    for meta, body, field in (
+        ({**META, "user_id": f"7{space}1"}, {"wiki_page_id": "1"}, "metadata.user_id"),
+        (META, {"wiki_page_id": f"7{space}1"}, "body.wiki_page_id"),
+    ):
+        with pytest.raises(MappingError) as info:
+            T.transform(orjson.dumps({"metadata": meta, "body": body}))
+        assert info.value.stage == "map" and field in info.value.reason
+
+
 def test_bad_hostname_is_a_map_error() -> None:
     with pytest.raises(MappingError) as info:
         T.transform(orjson.dumps({"metadata": {**META, "hostname": "evil host/"}, "body": BODY}))
