@@ -18,7 +18,8 @@ if [ ! -f "$JAR" ]; then
   command -v mvn >/dev/null || { echo "avro-tools: Maven (mvn) is needed once to fetch avro-tools $VERSION" >&2; exit 1; }
   echo "avro-tools: fetching avro-tools $VERSION into $CACHE (once)" >&2
   mkdir -p "$CACHE"
-  mvn -B -q -f "$HERE/pom.xml" validate -Davro.tools.dir="$CACHE" >"$CACHE/fetch.log" 2>&1 \
+  # --strict-checksums: a jar whose checksum does not match Maven Central's is refused, not warned about
+  mvn -B -q --strict-checksums -f "$HERE/pom.xml" validate -Davro.tools.dir="$CACHE" >"$CACHE/fetch.log" 2>&1 \
     || { tail -n 30 "$CACHE/fetch.log" >&2; echo "avro-tools: Maven fetch failed" >&2; exit 1; }
   [ -f "$JAR" ] || { echo "avro-tools: $JAR missing after the fetch" >&2; exit 1; }
 fi

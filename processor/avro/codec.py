@@ -203,6 +203,7 @@ class _Record:
     """One record of the schema: slot per field, and how to encode and decode each."""
 
     __slots__ = (
+        "avro_names",
         "cache",
         "children",
         "decoders",
@@ -223,6 +224,7 @@ class _Record:
         self.slot: dict[str, int] = {}
         self.encoders: list[Any] = []
         self.json_names: list[str] = []
+        self.avro_names: list[str] = [*(avro_name(f[0]) for f in table), "other"]
         self.decoders: list[Any] = []
         self.kinds: list[str] = []
         self.children: list[_Record | None] = []
@@ -372,6 +374,53 @@ class _Record:
         else:
             out += b"\x00"
 
+    def to_record(self, d: dict) -> dict:
+        """The datum fastavro's writers take for this object, split as `encode` splits it.
+
+        Numbers carry their branch in fastavro's tuple notation (("long", 3), ("double", 3.0)),
+        so that the writer never picks a branch by value: 3.0 stays a double, True never a long.
+        """
+        rec: dict[str, Any] = dict.fromkeys(self.avro_names)
+        slot, encoders, kinds, children = self.slot, self.encoders, self.kinds, self.children
+        other: dict[str, Any] = {}
+        for k, v in d.items():
+            i = slot.get(k)
+            if i is None:
+                other[k] = v
+                continue
+            kind = kinds[i]
+            if kind == ENT:
+                if v.__class__ is not dict:
+                    other[k] = v
+                    continue
+                value: Any = children[i].to_record(v)  # type: ignore[union-attr]
+            elif kind == ENTS:
+                if v.__class__ is not list or any(x.__class__ is not dict for x in v):
+                    other[k] = v
+                    continue
+                value = [children[i].to_record(x) for x in v]  # type: ignore[union-attr]
+            else:
+                try:
+                    encoders[i](v, bytearray())  # the same test of fit as the binary encoder's
+                except Misfit:
+                    other[k] = v
+                    continue
+                if kind == NUM:
+                    value = ("long" if v.__class__ is int else "double", v)
+                elif kind == TIME:
+                    value = time_to_millis(v)
+                elif kind == JSON:
+                    value = orjson.dumps(v).decode()
+                else:
+                    value = v
+            rec[self.avro_names[i]] = value
+        if other:
+            try:
+                rec["other"] = orjson.dumps(other).decode()
+            except (TypeError, orjson.JSONEncodeError) as exc:
+                raise ValueError(f"{self.name}: cannot encode {sorted(other)}: {exc}") from None
+        return rec
+
     def decode(self, rec: dict) -> dict:
         """An Avro record (fastavro / AvroDeserializer dict) -> the JSON object."""
         obj: dict[str, Any] = {}
@@ -453,6 +502,14 @@ def encode(envelope: dict) -> bytes:
 def encode_into(envelope: dict, out: bytearray) -> None:
     """Append the body to `out` (the serializer writes its 5-byte header first)."""
     ENVELOPE.encode(envelope, out)
+
+
+def to_record(envelope: dict) -> dict:
+    """The Avro record form of one envelope, as fastavro's `writer`/`schemaless_writer` take it;
+    `from_record` reverses it, and fastavro writes exactly the bytes `encode` gives."""
+    if envelope.__class__ is not dict:
+        raise ValueError(f"an envelope is a JSON object, not {type(envelope).__name__}")
+    return ENVELOPE.to_record(envelope)
 
 
 def from_record(record: dict) -> dict:

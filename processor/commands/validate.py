@@ -18,7 +18,10 @@ HELP = "check Caliper envelopes (JSON Lines) against the Caliper 1.1 rules"
 DESCRIPTION = (
     """\
 Check IMS Caliper 1.1 envelopes, one JSON object per line, read from the FILEs in order
-(gzip-compressed files are recognised by their content) or from standard input.
+(gzip-compressed files are recognised by their content) or from standard input. Avro object
+container files (as 'transform --format avro' writes them; recognised by their magic bytes
+Obj\\x01, whatever their name) are read too: each record is decoded back to its JSON envelope
+and checked the same way, and counts as one line.
 
 Each violation is printed to stdout as
 
@@ -40,7 +43,7 @@ which the default (Instructure-compatible) mapping reproduces:
     + "".join(f"  - {t}\n" for t in TOLERATED)
     + """
 Exit status: 0 when every envelope is valid, 1 when any violation or undecodable line was found,
-2 when a FILE cannot be read.
+2 when a FILE cannot be read (or is a corrupt or truncated Avro file).
 """
 )
 
@@ -69,14 +72,27 @@ def _open(name: str) -> BinaryIO:
     return raw
 
 
-def _lines(names: list[str]) -> Iterator[bytes]:
+def _lines(names: list[str]) -> Iterator[bytes | dict]:
+    """JSON Lines as bytes; the records of an Avro container file as decoded envelopes."""
+    from processor.avro.files import AvroFileError, is_container, read_envelopes
+
     for name in names:
         stream = _open(name)
         try:
-            yield from stream
+            if is_container(stream):
+                try:
+                    yield from read_envelopes(stream)
+                except AvroFileError as exc:
+                    raise _Unreadable(f"{name}: {exc}") from None
+            else:
+                yield from stream
         finally:
             if name != "-":
                 stream.close()
+
+
+class _Unreadable(Exception):
+    """An input that cannot be read on (exit 2)."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,14 +102,21 @@ def run(args: argparse.Namespace) -> int:
     try:
         for raw in _lines(names):
             lines += 1
-            if not raw.strip():
-                continue
-            try:
-                envelope = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
+            if raw.__class__ is dict:  # a record of an Avro file, already the envelope
+                envelope = raw
+            elif raw.__class__ is not bytes:  # an Avro file whose schema is not a record
                 undecodable += 1
-                out.write(f"line {lines}: envelope: not valid JSON ({exc})\n")
+                out.write(f"line {lines}: envelope: an Avro {type(raw).__name__}, not an envelope record\n")
                 continue
+            elif not raw.strip():  # type: ignore[union-attr]
+                continue
+            else:
+                try:
+                    envelope = orjson.loads(raw)  # type: ignore[arg-type]
+                except orjson.JSONDecodeError as exc:
+                    undecodable += 1
+                    out.write(f"line {lines}: envelope: not valid JSON ({exc})\n")
+                    continue
             envelopes += 1
             found = validate_envelope(envelope, tolerant=args.tolerant)
             if found:
@@ -103,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `... | head`: the reader is gone; what it saw were violations
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, _Unreadable) as exc:
         out.flush()
         print(f"validate: cannot read input: {exc}", file=sys.stderr)
         return 2
