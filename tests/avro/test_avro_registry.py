@@ -369,3 +369,21 @@ def test_registry_down_at_start_then_up(stack, late_registry, tmp_path) -> None:
         assert envelope["data"][0]["type"] == "SessionEvent"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
+
+
+def test_sigterm_while_waiting_for_the_registry_exits_0(stack, late_registry, tmp_path) -> None:
+    url, _ = late_registry  # never started: the worker only ever waits
+    s = stack(partitions=1)
+    log = tmp_path / "worker.log"
+    proc, port = s.start(log=log, CALIPER_TOPICS_FORMAT="avro", CALIPER_SCHEMA_REGISTRY_URL=url)
+
+    def waiting() -> bool:
+        try:
+            return scrape(port, "/readyz")[0] == 503 and "schema registry" in scrape(port, "/readyz")[1]
+        except OSError:
+            return False
+
+    wait_for(waiting, 60, "the worker to wait for the registry")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(EXIT_BOUND_S) == 0, log.read_text()[-2000:]
+    assert not error_lines(log)
