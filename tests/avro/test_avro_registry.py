@@ -13,6 +13,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -371,11 +372,17 @@ def test_registry_down_at_start_then_up(stack, late_registry, tmp_path) -> None:
     assert proc.wait(30) == 0
 
 
-def test_sigterm_while_waiting_for_the_registry_exits_0(stack, late_registry, tmp_path) -> None:
+def test_waiting_for_the_registry_stays_healthy_and_sigterm_exits_0(stack, late_registry, tmp_path) -> None:
     url, _ = late_registry  # never started: the worker only ever waits
     s = stack(partitions=1)
     log = tmp_path / "worker.log"
-    proc, port = s.start(log=log, CALIPER_TOPICS_FORMAT="avro", CALIPER_SCHEMA_REGISTRY_URL=url)
+    proc, port = s.start(
+        log=log,
+        CALIPER_TOPICS_FORMAT="avro",
+        CALIPER_SCHEMA_REGISTRY_URL=url,
+        CALIPER_SCHEMA_REGISTRY_RETRY_BACKOFF_MAX_S="1",
+        CALIPER_HTTP_HEALTH_STALL_S="2",
+    )
 
     def waiting() -> bool:
         try:
@@ -384,6 +391,8 @@ def test_sigterm_while_waiting_for_the_registry_exits_0(stack, late_registry, tm
             return False
 
     wait_for(waiting, 60, "the worker to wait for the registry")
+    time.sleep(4)  # twice health_stall_s: waiting is not a stalled loop
+    assert scrape(port, "/healthz")[0] == 200, scrape(port, "/healthz")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(EXIT_BOUND_S) == 0, log.read_text()[-2000:]
     assert not error_lines(log)
