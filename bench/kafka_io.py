@@ -8,14 +8,17 @@ broker's) for every contender, with no clock in the contenders themselves.
 from __future__ import annotations
 
 import contextlib
+import glob
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.generator import Event
+from bench.settings import REPO
 
 LOG_APPEND = {"message.timestamp.type": "LogAppendTime"}
 
@@ -261,3 +264,28 @@ def read_all(
                     del left[tp]
     finally:
         consumer.close()
+
+
+def log_dir(bootstrap: str, env: dict[str, str]) -> Path | None:
+    """The data directory of the broker, when it is the local one (deploy/local-kafka/kafka.sh) or
+    BENCH_KAFKA_DATA_DIR names it; None for a broker elsewhere (its segments cannot be sized here)."""
+    named = env.get("BENCH_KAFKA_DATA_DIR", "").strip()
+    if named:
+        return Path(named)
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    if host not in ("127.0.0.1", "localhost"):
+        return None
+    state = env.get("KAFKA_STATE_DIR") or str(REPO / ".local-kafka" / port)
+    data = Path(state) / "data"
+    return data if data.is_dir() else None
+
+
+def log_bytes(data_dir: Path, topics: Iterable[str]) -> int:
+    """Bytes of the topics' log segments on disk: the record batches as the broker stores them
+    (compressed as the producer sent them, batch headers included; no index files)."""
+    total = 0
+    for topic in topics:
+        for part in data_dir.glob(f"{glob.escape(topic)}-*"):
+            if part.name.rpartition("-")[0] == topic and part.name.rpartition("-")[2].isdigit():
+                total += sum(f.stat().st_size for f in part.glob("*.log"))
+    return total

@@ -20,6 +20,7 @@ LABELS = {
     "mapping_only": "mapping only (no Kafka, 1 core)",
     "processor_eos": "processor, exactly-once (--guarantee exactly-once)",
     "quixstreams_eos": "Quix Streams, exactly-once",
+    "processor_avro": "processor, Avro output (Schema Registry)",
 }
 
 
@@ -43,7 +44,10 @@ def histogram(values: Sequence[float], bucket_ms: float = 1.0) -> list[list[floa
     return [[b, counts[b]] for b in sorted(counts)]
 
 
-def summarize(runs: list[dict], keys: Sequence[str] = ("cpu_s_per_1k_events", "rss_mb", "wall_s")) -> dict:
+SUMMARY_KEYS = ("cpu_s_per_1k_events", "rss_mb", "wall_s", "output_bytes_per_1k_events")
+
+
+def summarize(runs: list[dict], keys: Sequence[str] = SUMMARY_KEYS) -> dict:
     """Median throughput of the runs with min, max and relative range (max-min)/median as the noise;
     other metrics as medians (rss_mb as the maximum: the target is about the peak)."""
     ok = [r for r in runs if r.get("events_per_s")]
@@ -151,7 +155,29 @@ def targets(report: dict) -> list[Target]:
             "<=",
             "ms",
         ),
+        Target(
+            "processor_avro >= 0.8 x processor",
+            _ratio(_rate(report, "processor_avro"), _rate(report, "processor")),
+            0.8,
+            ">=",
+            "x",
+        ),
     ]
+
+
+def output_sizes(report: dict) -> dict | None:
+    """Bytes per 1,000 events on the envelope topics, JSON (processor) against Avro (processor_avro),
+    both lz4 as the worker produces them; None unless both were sized."""
+    json_ = (report.get("processor") or {}).get("output_bytes_per_1k_events")
+    avro = (report.get("processor_avro") or {}).get("output_bytes_per_1k_events")
+    if not json_ or not avro:
+        return None
+    return {
+        "json_bytes_per_1k_events": json_,
+        "avro_bytes_per_1k_events": avro,
+        "avro_over_json": round(avro / json_, 3),
+        "method": "log segment files of the envelope topics on the broker (lz4 batches as stored)",
+    }
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:
@@ -191,6 +217,14 @@ def markdown(report: dict) -> str:
             + (f", passthrough {cpu['passthrough'] * 1000:.0f} µs" if cpu["passthrough"] else "")
             + (f", mapping alone {cpu['mapping_only'] * 1000:.0f} µs" if cpu["mapping_only"] else "")
             + ".",
+        ]
+    sizes = report.get("output_sizes")
+    if sizes:
+        lines += [
+            "",
+            f"Output size on the broker (envelope topics, lz4): JSON {sizes['json_bytes_per_1k_events']:,} "
+            f"bytes per 1,000 events, Avro {sizes['avro_bytes_per_1k_events']:,} "
+            f"({sizes['avro_over_json']:.2f} x JSON).",
         ]
     for key, what in (("latency", "Latency"), ("latency_eos", "Latency with exactly-once")):
         lat = report.get(key) or {}

@@ -24,8 +24,9 @@ from bench import chart, kafka_io, latency
 from bench.generator import EventGenerator, mix_weights
 from bench.jobs import JobTopics, worker_env
 from bench.measure import ChildRun, run_child
-from bench.report import markdown, summarize, targets
-from bench.settings import EOS_ENV, REPO, BenchSettings
+from bench.report import markdown, output_sizes, summarize, targets
+from bench.schema_registry import registry
+from bench.settings import EOS_ENV, REPO, BenchSettings, avro_env
 from bench.templates import build_templates, load_samples
 
 # A contender that has not drained the input in this many seconds per 1,000 events has stalled.
@@ -111,7 +112,13 @@ def run_processor(
         env = {**worker_env(settings.bootstrap, topics, f"{tag}.group", 0), **(extra_env or {})}
         cmd = [*settings.worker_command, "run", "--exit-when-drained"]
         run = run_child(cmd, env=env, log_path=logs / f"{tag}.log", timeout=_timeout(settings.events))
-        return _kafka_result(name, run, settings, topics.outputs, f"{tag}.group", input_topic)
+        result = _kafka_result(name, run, settings, topics.outputs, f"{tag}.group", input_topic)
+        data_dir = kafka_io.log_dir(settings.bootstrap, dict(os.environ))
+        if data_dir is not None and "error" not in result:
+            envelopes = [t for t in topics.outputs if t not in (topics.dlq, topics.unmapped)]
+            size = kafka_io.log_bytes(data_dir, envelopes)
+            result["output_bytes_per_1k_events"] = round(size / settings.events * 1000)
+        return result
     finally:
         if not settings.keep_topics:
             kafka_io.delete_topics(settings.bootstrap, topics.outputs)
@@ -221,8 +228,10 @@ def run(settings: BenchSettings, samples: Path | None = None) -> dict:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": _versions(),
     }
+    stack = contextlib.ExitStack()
     try:
         report["input"] = load_input(settings, generator, input_topic)
+        avro_url = stack.enter_context(registry()) if "processor_avro" in settings.contenders else ""
         runners = {
             "passthrough": lambda tag: run_passthrough(settings, input_topic, tag, logs),
             "processor": lambda tag: run_processor(settings, input_topic, tag, logs),
@@ -232,6 +241,9 @@ def run(settings: BenchSettings, samples: Path | None = None) -> dict:
                 settings, input_topic, tag, logs, EOS_ENV, name="processor_eos"
             ),
             "quixstreams_eos": lambda tag: run_quixstreams(settings, input_topic, tag, logs, "exactly-once"),
+            "processor_avro": lambda tag: run_processor(
+                settings, input_topic, tag, logs, avro_env(avro_url), name="processor_avro"
+            ),
         }
         runs: dict[str, list[dict]] = {name: [] for name in settings.contenders}
         skipped: dict[str, str] = {}
@@ -256,6 +268,7 @@ def run(settings: BenchSettings, samples: Path | None = None) -> dict:
                 {"skipped": skipped[name], "events_per_s": None} if name in skipped else summarize(runs[name])
             )
     finally:
+        stack.close()
         if not settings.keep_topics:
             kafka_io.delete_topics(settings.bootstrap, [input_topic])
 
@@ -268,6 +281,9 @@ def run(settings: BenchSettings, samples: Path | None = None) -> dict:
             visible = name == "processor_eos"
             proc["p50_ms"] = lat.get("visible_p50_ms" if visible else "p50_ms")
             proc["p99_ms"] = lat.get("visible_p99_ms" if visible else "p99_ms")
+    sizes = output_sizes(report)
+    if sizes:
+        report["output_sizes"] = sizes
     report["targets"] = [t.as_dict() for t in targets(report)]
     report["duration_s"] = round(time.monotonic() - started, 1)
     report["machine"]["loadavg_1m_at_end"] = os.getloadavg()[0]

@@ -7,8 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONTENDERS = ("passthrough", "processor", "quixstreams", "mapping_only", "processor_eos", "quixstreams_eos")
+CONTENDERS = (
+    "passthrough",
+    "processor",
+    "quixstreams",
+    "mapping_only",
+    "processor_eos",
+    "quixstreams_eos",
+    "processor_avro",
+)
 EOS_ENV = {"CALIPER_PROCESSOR_GUARANTEE": "exactly-once"}
+
+
+def avro_env(registry_url: str) -> dict[str, str]:
+    """The worker with Avro output (Confluent wire format), registering its schema at start-up."""
+    return {"CALIPER_TOPICS_FORMAT": "avro", "CALIPER_SCHEMA_REGISTRY_URL": registry_url}
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:
@@ -45,7 +58,9 @@ class BenchSettings:
         """BENCH_EVENTS, BENCH_PARTITIONS, BENCH_REPEATS, BENCH_SEED, BENCH_REPORT, BENCH_RESULTS_DIR,
         BENCH_LATENCY_RATE, BENCH_LATENCY_SECONDS, BENCH_CONTENDERS (comma list), BENCH_QUIX_PYTHON
         (the interpreter of the Quix Streams virtualenv), BENCH_KEEP_TOPICS=1, BENCH_LATENCY=0 (skip the
-        latency phase), KAFKA_BOOTSTRAP_SERVERS."""
+        latency phase), BENCH_SCHEMA_REGISTRY_URL (processor_avro's registry; else the local one is started),
+        BENCH_KAFKA_DATA_DIR (the broker's data dir, for output sizes; found for the local broker),
+        KAFKA_BOOTSTRAP_SERVERS."""
         env = dict(os.environ if env is None else env)
         results = Path(env.get("BENCH_RESULTS_DIR") or REPO / "bench-results")
         report = Path(env.get("BENCH_REPORT") or results / "report.json")

@@ -259,7 +259,9 @@ class Worker:
             log.warning("consumer close failed", extra={"fields": {"error": str(exc)}})
 
     def _registry_wait(self, why: str | None) -> None:
+        """Called on every retry (at most retry_backoff_max_s apart): not ready, but alive."""
         self.health.waiting_for = why
+        self.health.last_poll = time.monotonic()
 
     def busy_seconds(self) -> float:
         """From the first input consumed to the end of the loop (throughput without the group join)."""

@@ -84,15 +84,18 @@ class SchemaRegistryClient:
     def _subject(subject: str) -> str:
         return urllib.parse.quote(subject, safe="")
 
+    # `normalize=true` compares schemas, not their text: without it Apicurio finds no match for a
+    # schema registered pretty-printed (as `caliper-processor schema` prints it), and registering
+    # it again in compact form adds a second, identical version. Confluent's registry takes it too.
     def register(self, subject: str, schema: str) -> int:
         """Register (or find the identical) schema under `subject`; its global id."""
-        out = self._call("POST", f"/subjects/{self._subject(subject)}/versions", {"schema": schema})
-        return int(out["id"])
+        path = f"/subjects/{self._subject(subject)}/versions?normalize=true"
+        return int(self._call("POST", path, {"schema": schema})["id"])
 
     def lookup(self, subject: str, schema: str) -> int:
         """The id of `schema` already registered under `subject` (RegistryError 404 when it is not)."""
-        out = self._call("POST", f"/subjects/{self._subject(subject)}", {"schema": schema})
-        return int(out["id"])
+        path = f"/subjects/{self._subject(subject)}?normalize=true"
+        return int(self._call("POST", path, {"schema": schema})["id"])
 
     def incompatibilities(self, subject: str, schema: str) -> list[str]:
         """Why `schema` is incompatible with the latest version of `subject` ([] when it is not)."""

@@ -75,20 +75,24 @@ class AvroSerializer:
         """
         for topic in topics:
             if topic not in self._headers:
-                self._headers[topic] = struct.pack(
-                    ">bI", MAGIC, self._resolve(subject_for(topic, self.strategy))
-                )
+                sid = self._resolve(subject_for(topic, self.strategy))
+                if sid is None:  # stopped while waiting: the worker sees `stopping` and exits 0
+                    return
+                self._headers[topic] = struct.pack(">bI", MAGIC, sid)
 
     def serialize(self, topic: str, envelope: dict) -> bytes:
         header = self._headers.get(topic)
         if header is None:  # a topic prepare() was not told about: resolved once, then cached
             self.prepare([topic])
-            header = self._headers[topic]
+            header = self._headers.get(topic)
+            if header is None:
+                raise RuntimeError(f"stopped before the schema id of {topic} was known")
         out = bytearray(header)
         encode_into(envelope, out)
         return bytes(out)
 
-    def _resolve(self, subject: str) -> int:
+    def _resolve(self, subject: str) -> int | None:
+        """The subject's schema id; None when asked to stop while the registry was unreachable."""
         cached = self._ids.get(subject)
         if cached is not None:
             return cached
@@ -123,7 +127,8 @@ class AvroSerializer:
                 end = time.monotonic() + backoff
                 while time.monotonic() < end:
                     if self._stopping():
-                        raise ConfigError(f"stopped while waiting for the schema registry ({exc})") from None
+                        log.info("stopped while waiting for the schema registry")
+                        return None
                     time.sleep(min(0.2, backoff))
                 backoff = min(cap, backoff * 2)
             except RegistryError as exc:

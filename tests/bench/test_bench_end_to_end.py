@@ -45,6 +45,11 @@ def test_small_bench_writes_the_report(kafka_bootstrap, tmp_path):
     assert 0 <= proc_report["p50_ms"] <= proc_report["p99_ms"]
     assert report["latency"]["matched"] == 1500
     assert report["processor"]["runs"][0]["committed"] == 1.0
+    avro = report["processor_avro"]
+    assert avro["events_per_s"] > 0 and avro["runs"][0]["committed"] == 1.0
+    sizes = report["output_sizes"]  # the local broker's segments, both formats
+    assert sizes["json_bytes_per_1k_events"] > 10_000 and sizes["avro_bytes_per_1k_events"] > 10_000
+    assert {t["name"] for t in report["targets"]} >= {"processor_avro >= 0.8 x processor"}
     assert report["input"]["mix"]["asset_accessed"] > 0.5
     assert {t["name"] for t in report["targets"]} >= {"worker peak RSS <= 200 MB"}
     assert (tmp_path / "report.md").read_text().startswith("# caliper-processor bench")

@@ -161,3 +161,47 @@ def test_markdown_states_duration_and_machine_load():
     report["machine"] = {"cpus": 2, "loadavg_1m_at_start": 0.5, "loadavg_1m_at_end": 2.25}
     text = markdown(report)
     assert "Whole bench: 4.0 min (loading: 8.0 s; load average 0.5 at start, 2.2 at end, 2 CPUs)." in text
+
+
+def test_avro_target_and_output_sizes():
+    from bench.report import output_sizes
+
+    report = _report(proc=30_000.0)
+    report["processor"]["output_bytes_per_1k_events"] = 400_000
+    report["processor_avro"] = {"events_per_s": 22_500.0, "output_bytes_per_1k_events": 300_000}
+    got = {t.name: t for t in targets(report)}
+    assert got["processor_avro >= 0.8 x processor"].value == pytest.approx(0.75)
+    assert got["processor_avro >= 0.8 x processor"].met is False
+    sizes = output_sizes(report)
+    assert sizes["json_bytes_per_1k_events"] == 400_000
+    assert sizes["avro_bytes_per_1k_events"] == 300_000
+    assert sizes["avro_over_json"] == 0.75
+    report["output_sizes"] = sizes
+    report["targets"] = [t.as_dict() for t in targets(report)]
+    text = markdown(report)
+    assert "| processor, Avro output (Schema Registry) | 22,500 |" in text
+    assert "JSON 400,000 bytes per 1,000 events, Avro 300,000 (0.75 x JSON)." in text
+    assert "| processor_avro >= 0.8 x processor | 0.75 x | MISSED |" in text
+    del report["processor_avro"]
+    assert output_sizes(report) is None
+
+
+def test_log_bytes_sums_the_segments_of_the_named_topics_only(tmp_path):
+    from bench.kafka_io import log_bytes
+
+    for name, files in {
+        "jobs.basic-0": {"00000000000000000000.log": 1000, "00000000000000000000.index": 77},
+        "jobs.basic-1": {"00000000000000000000.log": 200, "00000000000000000500.log": 30},
+        "jobs.basic-extra-0": {"00000000000000000000.log": 5000},  # another topic, a longer name
+        "jobs.session-0": {"00000000000000000000.log": 4},
+    }.items():
+        (tmp_path / name).mkdir()
+        for f, size in files.items():
+            (tmp_path / name / f).write_bytes(b"x" * size)
+    assert log_bytes(tmp_path, ["jobs.basic"]) == 1230
+    assert log_bytes(tmp_path, ["jobs.basic", "jobs.session"]) == 1234
+
+
+def test_processor_avro_is_a_contender():
+    s = BenchSettings.from_env({"BENCH_CONTENDERS": "processor,processor_avro"})
+    assert s.contenders == ("processor", "processor_avro")
