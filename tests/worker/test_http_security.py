@@ -346,3 +346,23 @@ def test_password_from_a_file_is_masked_in_print_config(tmp_path: Path) -> None:
     assert PASSWORD not in result.stdout + result.stderr
     assert 'auth_password = "********"' in result.stdout
     assert f'auth_username = "{USER}"' in result.stdout
+
+
+def test_an_ipv6_bind_address_works(serve) -> None:
+    if not socket.has_ipv6 or not _connects_v6():
+        pytest.skip("no IPv6 loopback here")
+    server = serve(host="::1")
+    assert server.url == f"http://[::1]:{server.port}"
+    conn = http.client.HTTPConnection("::1", server.port, timeout=5)
+    conn.request("GET", "/healthz")
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
+def _connects_v6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
