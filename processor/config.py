@@ -71,6 +71,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "host": "0.0.0.0",
         "port": 9464,
         "health_stall_s": 60.0,
+        # TLS on all three endpoints (PEM paths; both or neither)
+        "tls_cert": "",
+        "tls_key": "",
+        # a CA bundle: /metrics then answers only clients with a certificate it signed
+        "tls_client_ca": "",
+        # HTTP basic auth on /metrics (probes stay open); the password is a secret (_FILE works)
+        "auth_username": "",
+        "auth_password": "",
     },
     "logging": {
         "format": "auto",
@@ -461,6 +469,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"http.port: {cfg.http['port']} is not a port (0-65535; 0 picks a free one)")
     if cfg.http["health_stall_s"] <= 0:
         raise ConfigError("http.health_stall_s: must be positive")
+    _validate_http_security(cfg.http)
     if cfg.logging["format"] not in ("auto", "json", "text"):
         raise ConfigError(f"logging.format: expected auto, json or text, got {cfg.logging['format']!r}")
     if str(cfg.logging["level"]).upper() not in _LEVELS:
@@ -521,6 +530,26 @@ def _validate_formats(cfg: Config) -> None:
             "schema_registry.url: Avro output (topics.format) needs a Schema Registry; "
             "set CALIPER_SCHEMA_REGISTRY_URL"
         )
+
+
+def _validate_http_security(h: dict[str, Any]) -> None:
+    """TLS and basic auth of the worker's HTTP port; whether the files load is checked at start."""
+    if bool(h["tls_cert"]) != bool(h["tls_key"]):
+        raise ConfigError("http.tls_cert and http.tls_key: set both (TLS) or neither (plain HTTP)")
+    if h["tls_client_ca"] and not h["tls_cert"]:
+        raise ConfigError(
+            "http.tls_client_ca: client certificates need TLS; set http.tls_cert and http.tls_key"
+        )
+    user, password = h["auth_username"], h["auth_password"]
+    if user and not password:
+        raise ConfigError(
+            "http.auth_username is set but http.auth_password is not "
+            "(set CALIPER_HTTP_AUTH_PASSWORD or CALIPER_HTTP_AUTH_PASSWORD_FILE)"
+        )
+    if password and not user:
+        raise ConfigError("http.auth_password is set but http.auth_username is not")
+    if ":" in user:  # RFC 7617: the user-id ends at the first colon
+        raise ConfigError("http.auth_username: must not contain ':'")
 
 
 def _validate_ingest(i: dict[str, Any]) -> None:

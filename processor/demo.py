@@ -117,7 +117,7 @@ def run_demo(bootstrap: str, *, repeat: int = 50, partitions: int = 3, keep_old:
     print(f"produced {len(inputs)} Canvas live events ({repeat} x the bundled samples + malformed/unmapped)")
 
     worker = Worker(cfg, exit_when_drained=True)
-    http = HttpServer(cfg.http["host"], cfg.http["port"], worker.metrics.render, worker.health).start()
+    http = HttpServer.from_settings(cfg.http, worker.metrics.render, worker.health).start()
     print(f"worker running; metrics at {http.url}/metrics, health at {http.url}/healthz and /readyz")
     try:
         status = worker.run()

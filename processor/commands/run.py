@@ -49,8 +49,17 @@ when fenced by another worker with the same transactional.id) or when outputs we
 still undelivered at shutdown; 2 on a configuration error; 130 on a second SIGTERM/SIGINT (exit at
 once; inputs not yet committed are read again on restart).
 
-HTTP (http.port): /metrics (Prometheus), /healthz (the loop is polling and, with work pending, made
-progress within http.health_stall_s), /readyz (partitions assigned and a broker reachable).
+HTTP (http.host, http.port): /metrics (Prometheus), /healthz (the loop is polling and, with work
+pending, made progress within http.health_stall_s), /readyz (partitions assigned and a broker
+reachable); every other path is 404, other methods than GET and HEAD 405. Optional, see
+docs/security.md ("The HTTP port"):
+  CALIPER_HTTP_HOST                bind address (0.0.0.0; 127.0.0.1 keeps it on the machine)
+  CALIPER_HTTP_TLS_CERT            PEM certificate (chain) and key: HTTPS on all three endpoints
+  CALIPER_HTTP_TLS_KEY
+  CALIPER_HTTP_TLS_CLIENT_CA       PEM CA: /metrics answers only clients with a certificate it signed
+  CALIPER_HTTP_AUTH_USERNAME       basic auth on /metrics (401 without it); /healthz and /readyz
+  CALIPER_HTTP_AUTH_PASSWORD       stay open for probes; the password also from a file:
+                                   CALIPER_HTTP_AUTH_PASSWORD_FILE
 """
 
 
@@ -139,14 +148,24 @@ def serve(cfg: Config, *, exit_when_drained: bool = False) -> int:
     log = logging.getLogger("processor.run")
     try:
         worker = Worker(cfg, exit_when_drained=exit_when_drained)
-        http = HttpServer(cfg.http["host"], cfg.http["port"], worker.metrics.render, worker.health).start()
+        http = HttpServer.from_settings(cfg.http, worker.metrics.render, worker.health).start()
     except (ConfigError, OSError) as exc:
-        print(f"caliper-processor: cannot start: {exc}", file=sys.stderr)
+        print(f"caliper-processor: cannot start: {redact(str(exc))}", file=sys.stderr)
         return 2
     log.info(
         "metrics and health served",
-        extra={"fields": {"metrics": f"{http.url}/metrics", "port": http.port, "pid": os.getpid()}},
+        extra={
+            "fields": {
+                "metrics": f"{http.url}/metrics",
+                "port": http.port,
+                "tls": http.tls,
+                "basic_auth": http.auth,
+                "pid": os.getpid(),
+            }
+        },
     )
+    if http.auth and not http.tls:
+        log.warning("basic auth on /metrics without TLS: the password crosses the network in clear")
 
     signals_seen: list[int] = []
 

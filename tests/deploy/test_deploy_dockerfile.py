@@ -47,6 +47,33 @@ def test_healthcheck_probes_healthz_with_python() -> None:
     compile(cmd[2], "healthcheck", "exec")  # the one-liner must at least be valid Python
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_healthcheck_passes_against_the_real_http_port_plain_and_tls(tmp_path, tls: bool) -> None:
+    """The one-liner, run as Docker runs it, against the worker's own server: with TLS on
+    (CALIPER_HTTP_TLS_CERT) it must speak HTTPS, or every TLS-enabled container turns unhealthy."""
+    from processor.config import DEFAULTS
+    from processor.health import HealthState, HttpServer
+    from tests.worker.tls_support import Ca
+
+    settings = {**DEFAULTS["http"], "host": "127.0.0.1", "port": 0}
+    env = {"PATH": "/usr/bin:/bin"}
+    if tls:
+        pem = Ca(tmp_path).issue("worker", server=True)
+        settings.update(tls_cert=pem.cert, tls_key=pem.key)
+        env.update(CALIPER_HTTP_TLS_CERT=pem.cert, CALIPER_HTTP_TLS_KEY=pem.key)
+    state = HealthState()
+    server = HttpServer.from_settings(settings, lambda: b"", state).start()
+    cmd = [sys.executable, *healthcheck_command()[1:]]
+    try:
+        env["CALIPER_METRICS_PORT"] = str(server.port)
+        ok = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
+        assert ok.returncode == 0, ok.stderr
+        state.failed = "delivery failed"  # /healthz 503: the check must fail
+        assert subprocess.run(cmd, env=env, capture_output=True, timeout=30).returncode != 0
+    finally:
+        server.stop()
+
+
 def test_entrypoint_is_the_worker_in_exec_form() -> None:
     (entrypoint,) = dockerfile_stages()[-1].all("ENTRYPOINT")
     assert json.loads(entrypoint) == ["caliper-processor", "run"]
