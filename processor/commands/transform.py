@@ -28,6 +28,9 @@ STAGE is one of:
   map       the mapping rejected a field (the reason names it, e.g. body.due_at)
   validate  with --validate: the envelope breaks the Caliper 1.1 rules
 
+Every envelope passes the privacy policy (--privacy, --privacy-preset): by default the
+documented output less credentials (access_token, api_key, ...) in URLs.
+
 Exit status is 0 when every input line was handled (even when some were unmapped or
 invalid); 1 when a FILE could not be read; 2 on a usage error.
 
@@ -35,6 +38,7 @@ examples:
   caliper-processor transform events.jsonl > caliper.jsonl
   caliper-processor transform --strict day1.jsonl.gz day2.jsonl.gz 2> rejects.jsonl
   caliper-processor transform --mappings extended events.jsonl   # all 82 Canvas events
+  CALIPER_PRIVACY_KEY_FILE=key caliper-processor transform --privacy-preset minimal events.jsonl
   kafkacat -C -t canvas.live-events -e | caliper-processor transform - | jq .data[0].type
 """
 
@@ -49,6 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from processor.mapping_mode import add_option
 
     add_option(parser)
+    parser.add_argument(
+        "--privacy",
+        metavar="FILE",
+        help="a privacy policy: a TOML file whose [privacy] table holds preset, fields, "
+        "pseudonymous_users, urls, remove_params, credential_params (docs/security.md)",
+    )
+    parser.add_argument(
+        "--privacy-preset",
+        metavar="NAME",
+        help="instructure (the default: the documented output, less credentials in URLs) or minimal "
+        "(no login, SIS ids or user agent, IP to /24, pseudonymous users); hashing needs the key "
+        "in CALIPER_PRIVACY_KEY or CALIPER_PRIVACY_KEY_FILE",
+    )
     parser.add_argument(
         "--validate",
         action="store_true",
@@ -73,10 +90,17 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mappings.privacy import PolicyError
     from mappings.transform import Transformer
     from processor.mapping_mode import resolve
+    from processor.privacy import command_policy
 
-    transformer = Transformer(strict=args.strict, mappings=resolve(args))
+    try:
+        policy = command_policy(args.privacy, args.privacy_preset)
+    except PolicyError as exc:
+        sys.stderr.write(f"caliper-processor transform: {exc}\n")
+        return 2
+    transformer = Transformer(strict=args.strict, mappings=resolve(args), policy=policy)
     validate = None
     if args.validate:
         from mappings.validator import validate_envelope
