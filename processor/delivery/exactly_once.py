@@ -239,7 +239,10 @@ class ExactlyOnce(Delivery):
                     lambda: producer.send_offsets_to_transaction(offsets, meta, CALL_TIMEOUT_S),
                 )
             if self.hook.fail_next_commit:
+                # as commit_transaction fails after it flushed: records still in flight would be
+                # purged by the abort, and the next transaction would abort again to bump the epoch
                 self.hook.fail_next_commit = False
+                producer.flush(CALL_TIMEOUT_S)
                 raise _Abortable("transaction failed by the test hook")
             self._retrying("commit_transaction", lambda: producer.commit_transaction(CALL_TIMEOUT_S))
         except _Abortable as exc:
