@@ -7,7 +7,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONTENDERS = ("passthrough", "processor", "quixstreams", "mapping_only", "processor_eos", "quixstreams_eos")
+CONTENDERS = (
+    "passthrough",
+    "processor",
+    "quixstreams",
+    "mapping_only",
+    "mapping_only_no_privacy",
+    "mapping_only_minimal",
+    "processor_eos",
+    "quixstreams_eos",
+)
+# mapping_only runs with the worker's default privacy policy; these two beside it measure the pass
+PRIVACY_OF = {
+    "mapping_only": "instructure",
+    "mapping_only_no_privacy": "none",
+    "mapping_only_minimal": "minimal",
+}
+BENCH_PRIVACY_KEY = "bench-only-privacy-key-not-a-secret"
 EOS_ENV = {"CALIPER_PROCESSOR_GUARANTEE": "exactly-once"}
 
 
