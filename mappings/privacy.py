@@ -72,6 +72,8 @@ PERSON_OBJECTS = ("user",)
 PERSON_FIELD_RULES = {"name": "user_name", "email": "user_login", "sis_user_id": "user_sis_id"}
 UNKNOWN_USER = "0"  # Instructure's "no known user": not a person
 MIN_KEY_BYTES = 16
+CACHE_SIZE = 100_000
+_UNSEEN = object()
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Instructure's documented output, less credentials in URLs.
@@ -191,6 +193,7 @@ class Policy:
         self._remove = remove
         self._strip_query = spec.urls == "strip_query"
         self._needles = needles_for(remove)
+        self._cuts: dict[str, str | None] = {}
 
     def __call__(self, meta: dict, body: dict) -> None:
         if self._rules:
@@ -258,8 +261,12 @@ class Policy:
                 del fields[name]
             elif action == "hash":
                 fields[name] = self._hash(value if value.__class__ is str else str(value))
-            else:  # truncate
-                cut = truncate_ip(value) if value.__class__ is str else None
+            else:  # truncate; a campus's addresses repeat, so the answers are remembered
+                cut = self._cuts.get(value, _UNSEEN) if value.__class__ is str else None
+                if cut is _UNSEEN:
+                    if len(self._cuts) >= CACHE_SIZE:
+                        self._cuts.clear()
+                    cut = self._cuts[value] = truncate_ip(value)
                 if cut is None:
                     del fields[name]  # not an address: what cannot be truncated does not pass
                 else:

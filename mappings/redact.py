@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from urllib.parse import unquote_plus
 
 # Query parameters that carry credentials, cut from every URL by every policy (lower case; matched
@@ -49,9 +48,6 @@ def needles_for(names: frozenset[str]) -> tuple[str, ...]:
     if names <= CREDENTIAL_PARAMS:
         return CREDENTIAL_NEEDLES
     return (*CREDENTIAL_NEEDLES, *sorted(names - CREDENTIAL_PARAMS))
-
-
-_IPV4_PART = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)").fullmatch
 
 
 class Hasher:
@@ -99,10 +95,11 @@ def keyed_hash(key: bytes, value: str) -> str:
 
 def truncate_ip(value: str) -> str | None:
     """IPv4 to its /24 (`198.51.100.23` -> `198.51.100.0`), IPv6 to its /48; None if not an address."""
-    if value.count(".") == 3 and ":" not in value:
-        parts = value.split(".")
-        if all(_IPV4_PART(p) for p in parts):
-            return f"{parts[0]}.{parts[1]}.{parts[2]}.0"
+    parts = value.split(".")
+    if len(parts) == 4:
+        a, b, c, d = parts
+        if value.isascii() and _octet(a) and _octet(b) and _octet(c) and _octet(d):
+            return f"{a}.{b}.{c}.0"
         return None
     if ":" in value:
         import ipaddress
@@ -113,6 +110,11 @@ def truncate_ip(value: str) -> str | None:
             return None
         return str(net.network_address)
     return None
+
+
+def _octet(part: str) -> bool:
+    """0-255 in decimal, without a leading zero (which some readers take for octal)."""
+    return part.isdigit() and (part[0] != "0" or len(part) == 1) and int(part) < 256
 
 
 def clean_url(

@@ -11,6 +11,8 @@ import re
 from importlib import resources
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mappings.errors import MappingError, UnmappedEventError
 from mappings.privacy import PolicyError, build_policy
@@ -62,6 +64,9 @@ def test_hasher_cache_starts_over_when_full_and_still_answers_the_same() -> None
         ("2001:db8:abcd:12:1:2:3:4", "2001:db8:abcd::"),
         ("fe80::1%eth0", "fe80::"),
         ("999.1.1.1", None),
+        ("01.2.3.4", None),  # a leading zero: octal to some readers
+        ("1.2.3.4.5", None),
+        ("\u0663.1.1.1", None),  # a digit, but not an ASCII one
         ("not an address", None),
         ("", None),
     ],
@@ -303,8 +308,8 @@ def test_documented_metadata_example_url_loses_only_its_access_token() -> None:
     url = next(_urls(doc))
     assert url.startswith("https://oxana.instructure.com/api/v1/accounts/1/users?access_token=123~")
     raw = canvas(url=url)
-    for settings in ({}, {"preset": "minimal", "key": KEY}):
-        event = mapped(settings, raw)
+    for policy in ({}, {"preset": "minimal", "key": KEY}):
+        event = mapped(policy, raw)
         assert event["extensions"]["com.instructure.canvas"]["request_url"] == (
             "https://oxana.instructure.com/api/v1/accounts/1/users"
         )
@@ -326,3 +331,51 @@ def _urls(node: object):
     elif isinstance(node, list):
         for value in node:
             yield from _urls(value)
+
+
+# ---- generated events ---------------------------------------------------------------------------
+
+_SAMPLE_INPUTS = [json.loads(line) for line in SAMPLES.read_text().splitlines() if line.strip()]
+_ids = st.from_regex(r"97[0-9]{15}", fullmatch=True)
+_urls = st.builds(
+    lambda path, name, value: f"https://canvas.example.edu/{path}?{name}={value}&page=2",
+    st.from_regex(r"[a-z/]{0,20}", fullmatch=True),
+    st.sampled_from(["access_token", "API_KEY", "Signature", "sig", "password", "x-amz-security-token"]),
+    st.text(alphabet="abcdef0123456789~", min_size=1, max_size=40),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sample=st.sampled_from(_SAMPLE_INPUTS),
+    user_id=_ids,
+    real_user_id=st.one_of(st.none(), _ids),
+    body_user=st.one_of(st.none(), _ids),
+    url=_urls,
+    strict=st.booleans(),
+    mappings=st.sampled_from(["instructure", "extended"]),
+)
+def test_minimal_over_generated_events(
+    sample, user_id, real_user_id, body_user, url, strict, mappings
+) -> None:
+    raw = copy.deepcopy(sample)
+    meta, body = raw["metadata"], raw.setdefault("body", {})
+    meta.update(user_id=user_id, url=url, referrer=url)
+    if real_user_id is not None:
+        meta["real_user_id"] = real_user_id
+    if body_user is not None and "user_id" in body:
+        body["user_id"] = body_user
+    policy = build_policy({"preset": "minimal", "key": KEY})
+    try:
+        envelope = Transformer(strict=strict, mappings=mappings, policy=policy).transform_obj(raw).envelope
+    except UnmappedEventError:
+        return
+    text = json.dumps(envelope)
+    assert validate_envelope(envelope, tolerant=not strict) == []
+    for value in (user_id, real_user_id, body_user):
+        if value is not None:
+            assert value not in text
+    assert "page=2" in text or "request_url" not in text  # the rest of the URL stays
+    lowered = text.lower()
+    for name in ("access_token", "api_key", "signature=", "sig=", "password", "x-amz-security-token"):
+        assert name not in lowered
