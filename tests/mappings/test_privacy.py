@@ -337,7 +337,7 @@ def _urls(node: object):
 
 _SAMPLE_INPUTS = [json.loads(line) for line in SAMPLES.read_text().splitlines() if line.strip()]
 _ids = st.from_regex(r"97[0-9]{15}", fullmatch=True)
-_urls = st.builds(
+_credential_urls = st.builds(
     lambda path, name, value: f"https://canvas.example.edu/{path}?{name}={value}&page=2",
     st.from_regex(r"[a-z/]{0,20}", fullmatch=True),
     st.sampled_from(["access_token", "API_KEY", "Signature", "sig", "password", "x-amz-security-token"]),
@@ -351,7 +351,7 @@ _urls = st.builds(
     user_id=_ids,
     real_user_id=st.one_of(st.none(), _ids),
     body_user=st.one_of(st.none(), _ids),
-    url=_urls,
+    url=_credential_urls,
     strict=st.booleans(),
     mappings=st.sampled_from(["instructure", "extended"]),
 )
