@@ -15,6 +15,7 @@ import platform
 import sys
 import time
 import uuid
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from bench.jobs import JobTopics, worker_env
 from bench.measure import ChildRun, run_child
 from bench.report import markdown, output_sizes, summarize, targets
 from bench.schema_registry import registry
-from bench.settings import EOS_ENV, REPO, BenchSettings, avro_env
+from bench.settings import EOS_ENV, PRIVACY_OF, REPO, BenchSettings, avro_env
 from bench.templates import build_templates, load_samples
 
 # A contender that has not drained the input in this many seconds per 1,000 events has stalled.
@@ -152,9 +153,11 @@ def run_quixstreams(
             kafka_io.delete_topics(settings.bootstrap, topics.outputs)
 
 
-def run_mapping_only(settings: BenchSettings, samples: Path | None, tag: str, logs: Path) -> dict:
+def run_mapping_only(
+    settings: BenchSettings, samples: Path | None, tag: str, logs: Path, privacy: str = "instructure"
+) -> dict:
     cmd = [sys.executable, "-m", "bench.contenders.mapping_only", "--events", str(settings.events)]
-    cmd += ["--seed", str(settings.seed)]
+    cmd += ["--seed", str(settings.seed), "--privacy-preset", privacy]
     if samples is not None:
         cmd += ["--samples", str(samples)]
     run = run_child(cmd, env=python_env(), log_path=logs / f"{tag}.log", timeout=_timeout(settings.events))
@@ -236,7 +239,10 @@ def run(settings: BenchSettings, samples: Path | None = None) -> dict:
             "passthrough": lambda tag: run_passthrough(settings, input_topic, tag, logs),
             "processor": lambda tag: run_processor(settings, input_topic, tag, logs),
             "quixstreams": lambda tag: run_quixstreams(settings, input_topic, tag, logs),
-            "mapping_only": lambda tag: run_mapping_only(settings, samples, tag, logs),
+            **{
+                name: partial(run_mapping_only, settings, samples, logs=logs, privacy=preset)
+                for name, preset in PRIVACY_OF.items()
+            },
             "processor_eos": lambda tag: run_processor(
                 settings, input_topic, tag, logs, EOS_ENV, name="processor_eos"
             ),

@@ -12,10 +12,19 @@ CONTENDERS = (
     "processor",
     "quixstreams",
     "mapping_only",
+    "mapping_only_no_privacy",
+    "mapping_only_minimal",
     "processor_eos",
     "quixstreams_eos",
     "processor_avro",
 )
+# mapping_only runs with the worker's default privacy policy; these two beside it measure the pass
+PRIVACY_OF = {
+    "mapping_only": "instructure",
+    "mapping_only_no_privacy": "none",
+    "mapping_only_minimal": "minimal",
+}
+BENCH_PRIVACY_KEY = "bench-only-privacy-key-not-a-secret"
 EOS_ENV = {"CALIPER_PROCESSOR_GUARANTEE": "exactly-once"}
 
 

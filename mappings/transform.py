@@ -17,6 +17,7 @@ from mappings.carry import ReadTracking, carry_unnamed
 from mappings.envelope import deterministic_id, envelope
 from mappings.errors import MappingError, UnmappedEventError
 from mappings.model import unwrap
+from mappings.privacy import Policy
 from mappings.registry import DEFAULT_MODE, PROFILE_OF_TYPE, Registry, check_mode, default_registry
 from mappings.strict import strict_form
 
@@ -36,12 +37,20 @@ class Transformer:
     carries body fields no mapping names into the object's extensions (mappings.carry).
     """
 
-    __slots__ = ("_extended", "_lookup", "mappings", "registry", "strict")
+    __slots__ = ("_extended", "_lookup", "mappings", "policy", "registry", "strict")
 
     def __init__(
-        self, *, strict: bool = False, registry: Registry | None = None, mappings: str = DEFAULT_MODE
+        self,
+        *,
+        strict: bool = False,
+        registry: Registry | None = None,
+        mappings: str = DEFAULT_MODE,
+        policy: Policy | None = None,
     ) -> None:
         self.strict = strict
+        # the privacy policy (mappings.privacy), run on each event's fields before its mapping;
+        # None: Instructure's documented output exactly, credentials in URLs included
+        self.policy = policy
         self.mappings = check_mode(mappings)
         self._extended = mappings == "extended"
         self.registry = registry if registry is not None else default_registry(mappings)
@@ -79,6 +88,11 @@ class Transformer:
         if spec is None:
             raise UnmappedEventError(ev.name)
         try:
+            policy = self.policy
+            if policy is not None:
+                policy(ev.meta, ev.body)
+                if self._extended:
+                    policy.extra_user_fields(ev.body)
             if self._extended:
                 ev.body = body = ReadTracking(ev.body)
             event = spec.func(ev, spec)

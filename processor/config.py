@@ -7,6 +7,7 @@ Sections:
   [http]              the /metrics, /healthz, /readyz server
   [logging]           format and level
   [ingest]            `caliper-processor ingest`, the HTTPS receiver for Canvas deliveries
+  [privacy]           the privacy policy: preset, key, and the rules of mappings.privacy
   [kafka]             librdkafka properties for both clients (bootstrap.servers, security.protocol, sasl.*)
   [consumer]          librdkafka properties for the consumer only
   [producer]          librdkafka properties for the producer only
@@ -120,6 +121,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 DEFAULTS["topics"]["format"] = "json"
+# The privacy policy (mappings.privacy): the preset and the key here; the finer rules (fields,
+# pseudonymous_users, urls, remove_params, credential_params) in the file's [privacy] table.
+DEFAULTS["privacy"] = {"preset": "instructure", "key": ""}
+PRIVACY_RULES = ("fields", "pseudonymous_users", "urls", "remove_params", "credential_params")
 FORMATS = ("json", "avro")
 
 DEFAULT_KAFKA: dict[str, Any] = {"bootstrap.servers": "127.0.0.1:9092"}
@@ -148,6 +153,9 @@ FIXED_ENV = {
     "CALIPER_PROCESSOR_MAPPINGS": ("processor", "mappings"),
     # delivery guarantee (at-least-once | exactly-once)
     "CALIPER_PROCESSOR_GUARANTEE": ("processor", "guarantee"),
+    # privacy policy preset (instructure | minimal) and its key (also CALIPER_PRIVACY_KEY_FILE)
+    "CALIPER_PRIVACY_PRESET": ("privacy", "preset"),
+    "CALIPER_PRIVACY_KEY": ("privacy", "key"),
 }
 CONFIG_ENV = "CALIPER_CONFIG"
 # Scalar settings that are secrets (masked in --print-config); the librdkafka ones go by name.
@@ -174,6 +182,7 @@ class Config:
     profile_topics: dict[str, str] = field(default_factory=dict)
     event_topics: dict[str, str] = field(default_factory=dict)
     profile_formats: dict[str, str] = field(default_factory=dict)
+    privacy_rules: dict[str, Any] = field(default_factory=dict)
     source: str = "defaults"
 
     @property
@@ -191,6 +200,10 @@ class Config:
     @property
     def logging(self) -> dict[str, Any]:
         return self.sections["logging"]
+
+    def privacy_settings(self) -> dict[str, Any]:
+        """The [privacy] table as `mappings.privacy.build_policy` reads it."""
+        return {**self.sections["privacy"], **self.privacy_rules}
 
     def output_topic(self, profile: str) -> str:
         """The topic of one profile: its override, else the template."""
@@ -275,6 +288,7 @@ class Config:
         out["topics"]["profiles"] = dict(self.profile_topics)
         out["topics"]["events"] = dict(self.event_topics)
         out["topics"]["formats"] = dict(self.profile_formats)
+        out["privacy"].update(copy.deepcopy(self.privacy_rules))
         if mask:
             sr = out["schema_registry"]
             sr["password"] = mask_value("password", sr["password"])
@@ -367,6 +381,9 @@ def _apply_file(cfg: Config, data: Mapping[str, Any]) -> None:
         if not isinstance(table, Mapping):
             raise ConfigError(f"[{section}]: expected a table")
         for key, value in table.items():
+            if section == "privacy" and key in PRIVACY_RULES:
+                cfg.privacy_rules[key] = value  # checked whole by build_policy in validate
+                continue
             if section == "topics" and key in TOPIC_MAPS:
                 if not isinstance(value, Mapping):
                     raise ConfigError(f'topics.{key}: expected a table of name = "topic"')
@@ -495,6 +512,17 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"processor.mappings: expected {expected}, got {p['mappings']!r}")
     _validate_ingest(cfg.ingest)
     _validate_formats(cfg)
+    _validate_privacy(cfg)
+
+
+def _validate_privacy(cfg: Config) -> None:
+    """Build the policy once, so a bad rule or a missing key stops the worker before it consumes."""
+    from mappings.privacy import PolicyError, build_policy
+
+    try:
+        build_policy(cfg.privacy_settings())
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _validate_formats(cfg: Config) -> None:
@@ -603,6 +631,8 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

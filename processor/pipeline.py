@@ -1,5 +1,6 @@
-"""The per-event path, shared by every delivery guarantee: decode, map, validate, privacy, route,
-serialize, then hand the record to the delivery strategy (`processor.delivery`) that produces it.
+"""The per-event path, shared by every delivery guarantee: decode, privacy and map (the
+transformer), validate, route, serialize, then hand the record to the delivery strategy
+(`processor.delivery`) that produces it.
 
 Each input ends as exactly one of: an envelope, a dead letter (with `__connect.errors.*` headers), an
 unmapped copy, or a counted skip. The strategy decides how outputs are produced and when offsets are
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from processor.metrics import Metrics
     from processor.tallies import Tallies
 
-# A privacy policy mutates an envelope in place (drop, hash, truncate fields); None means no policy.
-Privacy = Callable[[dict[str, Any]], None]
-
 DEAD, UNMAPPED = 1, 2  # kinds of non-envelope output
 
 
@@ -52,7 +50,6 @@ class Pipeline:
         metrics: Metrics,
         tallies: Tallies,
         serializer: Any = None,
-        privacy: Privacy | None = None,
         on_consume_error: Callable[[Any], None],
     ) -> None:
         p = config.processor
@@ -65,7 +62,6 @@ class Pipeline:
         self.router = Router(config)
         # An object with `serialize(topic, envelope) -> bytes`; None: compact JSON through orjson.
         self._serialize = serializer.serialize if serializer is not None else _json
-        self.privacy = privacy
         self.on_consume_error = on_consume_error
         self.metrics = metrics
         self.tallies = tallies
@@ -77,7 +73,7 @@ class Pipeline:
     def handle(self, msgs: list[Message], sink: Delivery) -> int:
         """Map and hand on one batch; returns how many inputs were taken (the rest stay unconsumed
         as far as commits go when the sink halts mid-batch: a restart or rewind reads them again)."""
-        transform, validate, privacy = self._transform, self._validate, self.privacy
+        transform, validate = self._transform, self._validate
         serialize = self._serialize
         topic_for = self.router.topic
         envelope = sink.envelope
@@ -128,12 +124,6 @@ class Pipeline:
                     text = "; ".join(str(v) for v in violations[:10])
                     self.dead_letter(msg, sink, "validate", "mappings.validator.Violation", text)
                     continue
-            if privacy is not None:
-                try:
-                    privacy(env)
-                except Exception as exc:  # a policy bug: never let the unredacted envelope out
-                    self.dead_letter(msg, sink, "privacy", dlq.class_name(exc), str(exc) or repr(exc))
-                    continue
             out_topic = topic_for(out.profile, out.event_name)
             try:
                 payload = serialize(out_topic, env)
@@ -147,7 +137,7 @@ class Pipeline:
                 self.dead_letter(msg, sink, "size", "RecordTooLarge", f"envelope of {len(payload)} bytes")
                 continue
             event = out.event
-            # The key after the privacy policy ran, so a hashed actor id is never a plain-text key.
+            # The key comes from the envelope, so with pseudonymous users it is the hashed actor id.
             # eventTime is parsed only once the envelope is done (processor.tallies), in a batch.
             envelope(msg, out_topic, payload, routing_key(event), out.profile, event.get("eventTime"))
         hist.sum += spent

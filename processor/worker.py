@@ -69,9 +69,12 @@ class Worker:
         self.cfg = config
         p = config.processor
         if transformer is None:
+            from mappings.privacy import build_policy
             from mappings.transform import Transformer
 
-            transformer = Transformer(strict=p["strict"], mappings=p["mappings"])
+            transformer = Transformer(
+                strict=p["strict"], mappings=p["mappings"], policy=build_policy(config.privacy_settings())
+            )
         self.metrics = metrics or Metrics(unmapped_names_max=p["unmapped_names_max"])
         self.health = health or HealthState(config.http["health_stall_s"])
         self.tallies = Tallies(self.metrics)

@@ -15,8 +15,10 @@ from collections.abc import Callable
 import orjson
 
 from bench.generator import EventGenerator
+from bench.settings import BENCH_PRIVACY_KEY
 from bench.templates import build_templates, load_samples
 from mappings.errors import MappingError
+from mappings.privacy import build_policy
 from mappings.transform import Output, Transformer
 
 
@@ -42,11 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--samples", default=None, help="JSON Lines samples (default: the bundled ones)")
+    parser.add_argument(
+        "--privacy-preset",
+        default="instructure",
+        choices=("none", "instructure", "minimal"),
+        help="the privacy policy (instructure: the worker's default; none: the mapping alone)",
+    )
     args = parser.parse_args(argv)
 
     generator = EventGenerator(build_templates(load_samples(args.samples)), args.seed)
     raws = [event.value for event in generator.events(args.events)]
-    transformer = Transformer()
+    policy = None
+    if args.privacy_preset != "none":
+        policy = build_policy({"preset": args.privacy_preset, "key": BENCH_PRIVACY_KEY})
+    transformer = Transformer(policy=policy)
     cpu0, t0 = _cpu(), time.perf_counter()
     errors, out_bytes = map_all(raws, transformer.transform)
     seconds = time.perf_counter() - t0

@@ -14,6 +14,7 @@ BENCH_INGEST_REPORT (bench-results/ingest.json).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -31,11 +32,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import orjson
-from joserfc import jwt
-from joserfc.jwk import RSAKey
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 from bench.generator import EventGenerator
 from bench.templates import build_templates, load_samples
@@ -247,10 +248,8 @@ def run_one(
     result["accepted_total"] = int(total_accepted)
     result["records_in_topic"] = in_topic
     for f in admin.delete_topics([topic]).values():
-        try:
+        with contextlib.suppress(Exception):
             f.result(30)
-        except Exception:
-            pass
     return result
 
 

@@ -40,6 +40,9 @@ inputs are reported on stderr exactly as above. The file appears under its name 
 complete (it is written as FILE.partial first). It needs -o and is never written to a terminal;
 'caliper-processor validate FILE' reads it back.
 
+Every envelope passes the privacy policy (--privacy, --privacy-preset): by default the
+documented output less credentials (access_token, api_key, ...) in URLs.
+
 Exit status is 0 when every input line was handled (even when some were unmapped or
 invalid); 1 when a FILE could not be read or the output could not be written; 2 on a usage
 error.
@@ -50,6 +53,7 @@ examples:
   caliper-processor transform --mappings extended events.jsonl   # all 82 Canvas events
   caliper-processor transform --format avro -o events.avro events.jsonl.gz
   caliper-processor transform --format avro --codec zstandard -o events.avro events.jsonl
+  CALIPER_PRIVACY_KEY_FILE=key caliper-processor transform --privacy-preset minimal events.jsonl
   kafkacat -C -t canvas.live-events -e | caliper-processor transform - | jq .data[0].type
 """
 
@@ -64,6 +68,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from processor.mapping_mode import add_option
 
     add_option(parser)
+    parser.add_argument(
+        "--privacy",
+        metavar="FILE",
+        help="a privacy policy: a TOML file whose [privacy] table holds preset, fields, "
+        "pseudonymous_users, urls, remove_params, credential_params (docs/security.md)",
+    )
+    parser.add_argument(
+        "--privacy-preset",
+        metavar="NAME",
+        help="instructure (the default: the documented output, less credentials in URLs) or minimal "
+        "(no login, SIS ids or user agent, IP to /24, pseudonymous users); hashing needs the key "
+        "in CALIPER_PRIVACY_KEY or CALIPER_PRIVACY_KEY_FILE",
+    )
     parser.add_argument(
         "--validate",
         action="store_true",
@@ -178,14 +195,21 @@ def _sink(args: argparse.Namespace, mode: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mappings.privacy import PolicyError
     from mappings.transform import Transformer
     from processor.mapping_mode import resolve
+    from processor.privacy import command_policy
 
+    try:
+        policy = command_policy(args.privacy, args.privacy_preset)
+    except PolicyError as exc:
+        sys.stderr.write(f"caliper-processor transform: {exc}\n")
+        return 2
     mode = resolve(args)
     sink = _sink(args, mode)
     if isinstance(sink, int):
         return sink
-    transformer = Transformer(strict=args.strict, mappings=mode)
+    transformer = Transformer(strict=args.strict, mappings=mode, policy=policy)
     validate = None
     if args.validate:
         from mappings.validator import validate_envelope

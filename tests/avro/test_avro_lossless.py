@@ -13,9 +13,8 @@ Both byte strings must be equal, and fastavro's `schemaless_reader` must read th
 Python's `==` calls them equal. The Caliper 1.1 test vectors and the wild envelopes, which no mapping
 of ours produced, must survive too.
 
-Envelope post-processors (a privacy policy, which runs after the mapping in the worker) are a
-parameter: add `(name, callable mutating the envelope)` to POST_PROCESSORS and every case here runs
-with it as well.
+Privacy policies are a parameter: every case runs with no policy, the default one and `minimal`
+(hashed ids, dropped fields, cut URLs), as the worker would emit them.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -35,14 +34,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mappings.errors import MappingError
+from mappings.privacy import build_policy
 from mappings.registry import MODES, builtin_registry
 from mappings.transform import Transformer
 from processor.avro import codec
 from tests.conftest import SHARED, shared_dir
 from tests.extended.docs_examples import documented_names, example
 
-# (name, post-processor) pairs applied to each mapped envelope before encoding; None = as mapped.
-POST_PROCESSORS: list[tuple[str, Callable[[dict], None] | None]] = [("as-mapped", None)]
+# (name, privacy settings) of the policies each case runs with; None = the mapping alone.
+POLICIES: list[tuple[str, dict | None]] = [
+    ("no-policy", None),
+    ("instructure", {}),
+    ("minimal", {"preset": "minimal", "key": "a-key-for-the-lossless-tests"}),
+]
 
 SAMPLES: list[bytes] = [
     line.encode()
@@ -50,7 +54,13 @@ SAMPLES: list[bytes] = [
     if line.strip()
 ]
 FORMS = [(mode, strict) for mode in MODES for strict in (False, True)]
-TRANSFORMERS = {(mode, strict): Transformer(mappings=mode, strict=strict) for mode, strict in FORMS}
+TRANSFORMERS = {
+    (mode, strict, name): Transformer(
+        mappings=mode, strict=strict, policy=None if settings_ is None else build_policy(settings_)
+    )
+    for mode, strict in FORMS
+    for name, settings_ in POLICIES
+}
 
 
 def canonical(value: object) -> bytes:
@@ -107,8 +117,8 @@ CASES = [
 ]
 
 
-def _envelopes(mode: str, strict: bool, name: str) -> Iterator[dict]:
-    transformer = TRANSFORMERS[(mode, strict)]
+def _envelopes(mode: str, strict: bool, name: str, policy: str) -> Iterator[dict]:
+    transformer = TRANSFORMERS[(mode, strict, policy)]
     for raw in _inputs(name):
         try:
             yield transformer.transform(raw).envelope
@@ -116,19 +126,15 @@ def _envelopes(mode: str, strict: bool, name: str) -> Iterator[dict]:
             continue
 
 
-@pytest.mark.parametrize("post_name, post", POST_PROCESSORS, ids=[p[0] for p in POST_PROCESSORS])
+@pytest.mark.parametrize("policy", [p[0] for p in POLICIES])
 @pytest.mark.parametrize("mode, strict, name", CASES)
-def test_every_mapping_round_trips_exactly(
-    mode: str, strict: bool, name: str, post_name: str, post: Callable[[dict], None] | None
-) -> None:
-    envelopes = list(_envelopes(mode, strict, name))
+def test_every_mapping_round_trips_exactly(mode: str, strict: bool, name: str, policy: str) -> None:
+    envelopes = list(_envelopes(mode, strict, name, policy))
     if not envelopes:
         if not SHARED.exists():
             pytest.skip(f"no bundled sample of {name}; its documented examples are in {SHARED}, absent")
         pytest.fail(f"no input of {name} maps in mode {mode}: the test would prove nothing")
     for envelope in envelopes:
-        if post is not None:
-            post(envelope)
         assert_lossless(envelope)
         record = fastavro.schemaless_reader(io.BytesIO(codec.encode(envelope)), codec.parsed_schema())
         assert _leftovers(record) == [], "a property our mappings emit has no typed field in the schema"
@@ -227,7 +233,7 @@ FIELD_CHANGES = ("keep",) * 12 + ("value",) * 3 + ("drop",)
 def mutated_events(draw) -> tuple[tuple[str, bool], dict]:
     """A form and a variant of an input its mode maps: random values in Canvas fields and new ones."""
     form = draw(st.sampled_from(FORMS))
-    registry = TRANSFORMERS[form].registry
+    registry = TRANSFORMERS[(*form, "no-policy")].registry
     payload = copy.deepcopy(draw(st.sampled_from([b for b in _bases() if _event_name(b) in registry])))
     body = payload.setdefault("body", {})
     for key in list(body):
@@ -249,11 +255,9 @@ def mutated_events(draw) -> tuple[tuple[str, bool], dict]:
 @given(case=mutated_events())
 def test_generated_events_round_trip_exactly(case: tuple[tuple[str, bool], dict]) -> None:
     form, event = case
-    try:
-        envelope = TRANSFORMERS[form].transform_obj(event).envelope
-    except MappingError:
-        return
-    for _name, post in POST_PROCESSORS:
-        if post is not None:
-            post(envelope)
+    for policy, _settings in POLICIES:
+        try:
+            envelope = TRANSFORMERS[(*form, policy)].transform_obj(copy.deepcopy(event)).envelope
+        except MappingError:
+            continue
         assert_lossless(envelope)
