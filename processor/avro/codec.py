@@ -385,10 +385,7 @@ class _Record:
         if gap:
             out += _ZEROS[gap]
         if other:
-            try:
-                b = orjson.dumps(other)
-            except (TypeError, orjson.JSONEncodeError) as exc:
-                raise ValueError(f"{self.name}: cannot encode {sorted(other)}: {exc}") from None
+            b = self._other_json(other)
             out += b"\x02"
             out += _length(len(b))
             out += b
@@ -436,11 +433,15 @@ class _Record:
                     value = v
             rec[self.avro_names[i]] = value
         if other:
-            try:
-                rec["other"] = orjson.dumps(other).decode()
-            except (TypeError, orjson.JSONEncodeError) as exc:
-                raise ValueError(f"{self.name}: cannot encode {sorted(other)}: {exc}") from None
+            rec["other"] = self._other_json(other).decode()
         return rec
+
+    def _other_json(self, other: dict) -> bytes:
+        """The properties the schema does not type (or that misfit), as the `other` field's JSON."""
+        try:
+            return orjson.dumps(other)
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            raise ValueError(f"{self.name}: cannot encode {sorted(other)}: {exc}") from None
 
     def decode(self, rec: dict) -> dict:
         """An Avro record (fastavro / AvroDeserializer dict) -> the JSON object."""
