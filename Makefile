@@ -65,6 +65,17 @@ bench-ingest: install ## load the ingest receiver with wrk (throughput) and hey 
 soak: install ## SOAK_RATE (2,000) events/s for SOAK_SECONDS (600) with a worker kill -9 and a broker restart; fails on loss, exactly-once duplicates or RSS growth > 10 %
 	$(BIN)/python -m tests.faults.soak
 
+# ---- fuzz: not part of `make test` (which runs the same properties with 200 examples each) ----
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 25000
+
+fuzz: install ## hostile-input properties of the mapping, FUZZ_EXAMPLES (25,000) per property, 4 properties; prints the case count
+	@mkdir -p bench-results; set -o pipefail; start=$$(date +%s); \
+	  FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider tests/mappings/test_hostile_fuzz.py \
+	    --hypothesis-show-statistics $(PYTEST_ARGS) | tee bench-results/fuzz.log \
+	  && awk -v s=$$(( $$(date +%s) - start )) '/passing, .* failing/ {n += $$2} \
+	    END {printf "fuzz: %d cases passed in %d s\n", n, s; if (n < 1) exit 1}' bench-results/fuzz.log
+
 # ---- deployment files: alert rules (promtool), Compose and Kubernetes schemas, Dockerfile, dashboard ----
 .PHONY: check-deploy
 

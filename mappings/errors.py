@@ -7,6 +7,7 @@ the `transform` command into one stderr line; neither ever crashes on bad input.
 from __future__ import annotations
 
 STAGES = ("decode", "unwrap", "unmapped", "map")
+MAX_REASON = 300  # characters
 
 
 class MappingError(Exception):
@@ -20,6 +21,8 @@ class MappingError(Exception):
     """
 
     def __init__(self, stage: str, reason: str, field: str | None = None) -> None:
+        if len(reason) > MAX_REASON:  # a reason quoting hostile input stays a one-liner
+            reason = reason[: MAX_REASON - 3] + "..."
         super().__init__(reason)
         self.stage = stage
         self.reason = reason

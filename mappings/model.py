@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable
 from keyword import iskeyword
 
-import orjson
-
+from mappings.decode import loads
 from mappings.errors import MappingError
 from mappings.timestamps import normalize_timestamp
 
@@ -249,11 +248,10 @@ def unwrap(obj: object) -> CanvasEvent:
         body = {}
     elif type(body) is str:
         try:
-            body = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise MappingError(
-                "unwrap", f"{body_key} is a string that does not hold JSON", body_key
-            ) from None
+            body = loads(body.encode("utf-8", "surrogatepass"), f"{body_key} string", "unwrap")
+        except MappingError as exc:
+            exc.field = body_key
+            raise
         if type(body) is not dict:
             raise MappingError("unwrap", f"{body_key} string holds a JSON {_json_kind(body)}", body_key)
     elif type(body) is not dict:

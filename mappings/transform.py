@@ -14,6 +14,7 @@ import orjson
 
 from mappings.builders.ids import app_url
 from mappings.carry import ReadTracking, carry_unnamed
+from mappings.decode import loads
 from mappings.envelope import deterministic_id, envelope
 from mappings.errors import MappingError, UnmappedEventError
 from mappings.model import unwrap
@@ -59,6 +60,8 @@ class Transformer:
     def transform(self, raw: bytes) -> Output:
         """One input record's bytes -> Output. The event id is derived from these exact bytes."""
         if raw.__class__ is not bytes:  # bytearray/memoryview/str from other sources; None: a tombstone
+            if raw is None:
+                raise MappingError("decode", "input has no value (a tombstone)", None)
             try:
                 if isinstance(raw, str):
                     raw = raw.encode()
@@ -68,11 +71,7 @@ class Transformer:
                     raise TypeError
             except (TypeError, UnicodeEncodeError):
                 raise MappingError("decode", f"input is {type(raw).__name__}, not JSON bytes", None) from None
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise MappingError("decode", f"input is not JSON: {exc}", None) from None
-        return self._map(obj, raw)
+        return self._map(loads(raw), raw)
 
     def transform_obj(self, obj: object) -> Output:
         """An already-decoded event; its id comes from the canonical (sorted-keys) JSON of `obj`."""

@@ -19,7 +19,9 @@ def clean_json(value: object, field: str, depth: int = 0) -> object | None:
     if value is None:
         return None
     if depth > _MAX_DEPTH:
-        raise MappingError("map", f"{field}: nested too deeply", field)
+        top = field.split("[", 1)[0].split(".", 2)
+        top = ".".join(top[:2])  # e.g. body.extra: the path below it is as long as the nesting
+        raise MappingError("map", f"{top}: nested deeper than {_MAX_DEPTH} levels", top)
     kind = type(value)
     if kind is dict:
         out = {}
