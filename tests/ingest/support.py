@@ -59,9 +59,11 @@ class SigningKey:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def sign(self, claims: dict, *, kid: str | None = None) -> bytes:
+    def sign(self, claims: dict | bytes, *, kid: str | None = None) -> bytes:
+        """A compact JWS of the claims (a dict, or the payload's exact bytes)."""
         header = {"alg": "RS256", "typ": "JWT", "kid": kid or self.kid}
-        return jws.serialize_compact(header, orjson.dumps(claims), RSAKey.import_key(self.private)).encode()
+        payload = claims if isinstance(claims, bytes) else orjson.dumps(claims)
+        return jws.serialize_compact(header, payload, RSAKey.import_key(self.private)).encode()
 
 
 def make_key(kid: str) -> SigningKey:

@@ -165,6 +165,21 @@ def test_wrong_issuer_unsigned_and_non_events(server, signing_keys) -> None:
     assert records_with(server, mark) == []
 
 
+def test_a_signed_payload_with_an_integer_beyond_64_bits_is_refused(server, signing_keys) -> None:
+    """Produced again from its claims, the payload would carry the number as a float (orjson reads
+    such an integer as one), a silent change the worker could no longer see: it is refused."""
+    import json
+
+    mark = uuid.uuid4().hex
+    claims = claims_for(
+        event("grade_change", redirect_url=f"https://x/{mark}", score=123456789012345678901234567890)
+    )
+    status, answer = post(server.url, signing_keys["cur"].sign(json.dumps(claims).encode()))
+    assert (status, answer["error"]) == (400, "not_event"), answer
+    assert "beyond 64 bits" in answer["detail"]
+    assert records_with(server, mark) == []
+
+
 def test_bodies_above_the_limit_are_refused_with_413(server, signing_keys) -> None:
     mark = uuid.uuid4().hex
     big = event(redirect_url=f"https://x/{mark}/" + "a" * 9000)
