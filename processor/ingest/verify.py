@@ -24,6 +24,7 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
+from mappings.decode import loads
 from mappings.errors import MappingError, UnmappedEventError
 from mappings.transform import Transformer
 from processor.ingest.jwks import ALGORITHM, JwksUnavailable, KeySet
@@ -118,10 +119,10 @@ class Verifier:
             raise Refusal(401, "bad_signature", "signature does not verify") from None
         except JoseError as exc:
             raise Refusal(401, "bad_signature", f"token rejected: {exc}") from None
-        try:
-            claims = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            raise Refusal(400, "not_event", "signed payload is not JSON") from None
+        try:  # mappings.decode: orjson's reading, less what it would change silently
+            claims = loads(payload, "signed payload")
+        except MappingError as exc:
+            raise Refusal(400, "not_event", exc.reason) from None
         if type(claims) is not dict:
             raise Refusal(400, "not_event", "signed payload is not a JSON object")
         try:
