@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,6 +75,14 @@ def make_topic(admin) -> Iterator[Callable[..., str]]:
         for fut in admin.create_topics([NewTopic(topic, partitions, 1)], operation_timeout=30).values():
             fut.result(30)
         created.append(topic)
+        # the create call returns once the controller has the topic; the broker's metadata cache may
+        # answer UNKNOWN_TOPIC_OR_PART a moment longer, so wait until every partition is listed
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            meta = admin.list_topics(topic, timeout=10).topics.get(topic)
+            if meta is not None and meta.error is None and len(meta.partitions) == partitions:
+                break
+            time.sleep(0.1)
         return topic
 
     yield create
