@@ -208,8 +208,10 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(kafka_bootstrap, module
     assert rc == 0, ing.log.read_text()[-3000:]
     accepted = {i for i, code in results if code == 200}
     assert accepted, "nothing was accepted before the shutdown: the test did not overlap it"
-    assert all(code == 200 or isinstance(code, str) for _, code in results), sorted(
-        set(c for _, c in results)
+    # 200 before the stop; after it 503 shutting_down (documented, and Canvas retries it) while the
+    # listener drains, or a refused connection once it is closed; nothing else
+    assert all(code in (200, 503) or isinstance(code, str) for _, code in results), sorted(
+        {str(c) for _, c in results}
     )
     on_topic = {
         int(orjson.loads(r.value)["body"]["redirect_url"].rsplit("/", 1)[1])
