@@ -39,6 +39,10 @@ KAFKA_LOG = logging.getLogger("processor.kafka")
 
 REQUEST_TIMEOUT_S = 10.0
 WAIT_LOG_INTERVAL_S = 30.0
+# A broker that answers "not now" for less than this is not logged: a new cluster's group
+# coordinator says "not available" for a second or so while it loads, then the worker starts.
+# A broker that does not answer at all is logged at once, as before.
+QUIET_WAIT_S = 3.0
 # The broker closing the connection during the handshake this often, with no request ever answered,
 # is a security.protocol that does not match the listener (PLAINTEXT against TLS, SSL against SASL_SSL).
 HANDSHAKE_CLOSES = 5
@@ -217,7 +221,10 @@ _TRANSIENT = (
 
 
 def _check_side(
-    conf: dict[str, Any], wanted: list[Need], stopped: Callable[[], bool], on_wait: Callable[[str], None]
+    conf: dict[str, Any],
+    wanted: list[Need],
+    stopped: Callable[[], bool],
+    on_wait: Callable[[str, bool], None],
 ) -> list[Need] | None:
     """The needs the broker says this client lacks; None when stopped before an answer."""
     while True:
@@ -246,12 +253,12 @@ def _check_side(
         if not wait(admin, [*tf.values(), *gf.values()], watch, REQUEST_TIMEOUT_S + 5, stopped):
             if stopped():
                 return None
-            on_wait(watch.last_error or "no answer")
+            on_wait(watch.last_error or "no answer", False)
             continue
         try:
             return _missing(wanted, tf, gf)
         except _Retry as retry:
-            on_wait(watch.last_error or retry.reason)
+            on_wait(watch.last_error or retry.reason, True)
             if stopped():
                 return None
             time.sleep(1.0)
@@ -298,10 +305,15 @@ def check(
     consumer_needs, producer_needs = needs(cfg)
     cconf, pconf = identity(cfg, "consumer"), identity(cfg, "producer")
     last_log = [0.0]
+    first_wait: list[float | None] = [None]
 
-    def on_wait(reason: str) -> None:
+    def on_wait(reason: str, answered: bool = False) -> None:
         on_poll()
         now = time.monotonic()
+        if first_wait[0] is None:
+            first_wait[0] = now
+        if answered and now - first_wait[0] < QUIET_WAIT_S:  # a coordinator still loading: not news
+            return
         if now - last_log[0] >= WAIT_LOG_INTERVAL_S:
             last_log[0] = now
             log.warning(
