@@ -37,6 +37,8 @@ REFERRERS = st.one_of(
         ("https://canvas.example.edu/café", True),  # non-ASCII IRI characters are allowed
         ("mailto:registrar@example.edu", True),
         ("https://canvas.example.edu/a b", False),
+        ("https://canvas.example.edu/a\u1680b", False),  # any white space: the validator refuses it
+        ("https://canvas.example.edu/a\u00a0b", False),
         ("https://canvas.example.edu/<script>", False),
         ('https://canvas.example.edu/"q"', False),
         ("https://canvas.example.edu/a\x7fb", False),
@@ -179,11 +181,13 @@ def test_compiled_table_names_the_field_it_refuses() -> None:
 
 # -- id shortcuts --------------------------------------------------------------------------------
 # The shortcut tests bytes.isalnum on the encoded text where the general rule is the IRI-safe
-# regex; written out here again so the comparison is with an independent statement.
-ID_RULE = re.compile(r"[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]+")
+# regex; written out here again so the comparison is with an independent statement. No white space
+# of any kind (U+1680, U+00A0, ...), as the validator's IRI rule says.
+ID_RULE = re.compile(r"[^\s\x00-\x20<>\"{}|\\^`\x7f-\x9f]+")
 ID_TEXT = st.one_of(
     st.text(alphabet="0123456789abcdefABCDEF_-:/ ", max_size=34),
     st.text(max_size=20),
+    st.text(alphabet="1\u1680\u00a0\u2003\u3000", max_size=4),
     st.from_regex(r"[0-9]{1,20}", fullmatch=True),
 )
 
