@@ -15,7 +15,7 @@ from mappings.timestamps import normalize_timestamp
 
 SESSION_URN = "urn:instructure:canvas:session:"
 VERSION = "1.0.0"  # "Canvas implementation version of Caliper p1v1 events"
-_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]*").fullmatch
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x20<>\"{}|\\^`\x7f-\x9f]*").fullmatch
 # The ASCII characters _IRI refuses after the scheme, and a byte table that maps each of them to
 # 0 and every other byte to itself: translate + `0 in` are two C loops over the bytes.
 _NOT_IRI_ASCII = frozenset(b'<>"{}|\\^`\x7f' + bytes(range(0x21)))

@@ -16,9 +16,10 @@ from mappings.events.navigation import EXTENSIONS as ASSET_EXTENSIONS
 from mappings.model import CanvasEvent, copy_present, extension_table, keep_present, present_copier
 from mappings.timestamps import normalize_timestamp
 
-# RFC 3987: a scheme, a colon, then no controls, spaces or the delimiters <>"{}|\^` (written out
-# here rather than imported, so the fast path is checked against an independent statement).
-IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]*")
+# RFC 3987 as the validator reads it: a scheme, a colon, then no controls, white space or the
+# delimiters <>"{}|\^` (written out here rather than imported, so the fast path is checked against
+# an independent statement).
+IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x20<>\"{}|\\^`\x7f-\x9f]*")
 
 URL_TAILS = st.text(alphabet=st.characters(max_codepoint=0xA0), max_size=40)
 REFERRERS = st.one_of(
